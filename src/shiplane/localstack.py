@@ -1,0 +1,195 @@
+"""Real processes on 127.0.0.1 for the local stack: MLflow, model servers, the
+router, Prometheus. Used by ``make demo``, the benchmarks and the test fixtures,
+so all three start things the same way.
+
+Each process writes its PID to a file and its output to a log, so a later
+command (``make demo-stop``) can stop what an earlier one started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+LOOPBACK = "127.0.0.1"
+
+
+class StartError(RuntimeError):
+    """A process exited or never became ready; the message quotes its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def http_ok(url: str, timeout_s: float = 1.0) -> bool:
+    try:
+        return httpx.get(url, timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class ManagedProcess:
+    """A child process with a log file and a PID file."""
+
+    name: str
+    argv: Sequence[str]
+    workdir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
+    """Base URL it serves on, when it is a server."""
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.workdir / f"{self.name}.pid"
+
+    def start(self) -> ManagedProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            list(self.argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=self.workdir,
+            start_new_session=True,  # its own process group: stop() takes workers too
+        )
+        log.close()
+        self.pid_path.write_text(str(self.proc.pid))
+        return self
+
+    def wait_ready(
+        self, ready: Callable[[], bool], timeout_s: float = 60.0, poll_s: float = 0.1
+    ) -> ManagedProcess:
+        """Poll ``ready`` until it is true; fail early if the process exits."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise StartError(
+                    f"{self.name} exited with code {self.proc.returncode}:\n"
+                    f"{self.log_tail()}"
+                )
+            if ready():
+                return self
+            time.sleep(poll_s)
+        self.stop()
+        raise StartError(
+            f"{self.name} not ready after {timeout_s:.0f}s:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.proc is None:
+            stop_pidfile(self.pid_path, timeout_s)
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.pid_path.unlink(missing_ok=True)
+
+
+def stop_pidfile(pid_path: Path, timeout_s: float = 10.0) -> bool:
+    """Stop the process group whose leader's PID is in ``pid_path``; True if one
+    was running."""
+    try:
+        pid = int(pid_path.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    pid_path.unlink(missing_ok=True)
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def mlflow_server(workdir: Path, port: int | None = None) -> ManagedProcess:
+    """A real MLflow tracking server: SQLite backend, local artifact store, both
+    under ``workdir``, artifacts proxied through the server (``mlflow-artifacts:``)
+    so clients need no access to the folder."""
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable, "-m", "mlflow", "server",
+        "--host", LOOPBACK, "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+        "--artifacts-destination", (workdir / "artifacts").as_uri(),
+        "--serve-artifacts",
+    ]  # fmt: skip
+    return ManagedProcess(
+        "mlflow", argv, workdir, env={"MLFLOW_TRACKING_URI": ""},
+        url=f"http://{LOOPBACK}:{port}",
+    )  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``make mlflow`` / ``make mlflow-stop``: a long-lived local MLflow server."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m shiplane.localstack")
+    parser.add_argument("action", choices=["mlflow-start", "mlflow-stop"])
+    parser.add_argument("--state", type=Path, default=Path(".shiplane"))
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    workdir = args.state / "mlflow"
+    if args.action == "mlflow-stop":
+        stopped = stop_pidfile(workdir / "mlflow.pid")
+        print("MLflow server stopped" if stopped else "no MLflow server was running")
+        return 0
+    server = mlflow_server(workdir, args.port)
+    if http_ok(f"{server.url}/health"):
+        print(f"MLflow already serves {server.url}")
+        return 0
+    print(f"starting MLflow on {server.url} (SQLite + artifacts in {workdir}) ...")
+    try:
+        server.start().wait_ready(lambda: http_ok(f"{server.url}/health"), 90)
+    except StartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"MLflow ready: export MLFLOW_TRACKING_URI={server.url}")
+    print(f"log: {server.log_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
