@@ -96,7 +96,10 @@ PREDICTION_VALUE = MetricSpec(
     "shiplane_prediction_value", "histogram",
     "Predicted values (regression), by model version.",
     MODEL_LABELS,
-    (-1e3, -1e2, -10.0, -1.0, 0.0, 1.0, 10.0, 50.0, 1e2, 2e2, 3e2, 5e2, 1e3),
+    # Non-negative bounds: prometheus_client drops _sum when a bound is negative;
+    # negative values still land in le="0". The __prediction__ drift gauge is the
+    # exact, per-model comparison.
+    (0.0, 1.0, 10.0, 25.0, 50.0, 100.0, 150.0, 200.0, 300.0, 500.0, 1e3, 1e4),
 )  # fmt: skip
 MODEL_INFO = MetricSpec(
     "shiplane_model_info", "gauge",

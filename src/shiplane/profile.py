@@ -165,16 +165,20 @@ def numeric_profile(
     """Profile one numeric column with (up to) ``bins`` equal-frequency bins.
 
     Ties can merge quantiles (a binary feature has one inner edge, not 19), so the
-    edges are deduplicated and the fractions are counted, not assumed.
+    edges are deduplicated and the fractions are counted, not assumed: every bin
+    holds reference data, so PSI never divides by an empty reference bin.
     """
     values = np.asarray(values, dtype=np.float64)
     present = values[~np.isnan(values)]
     if present.size == 0:
         raise ProfileError(f"feature {name!r} has no non-missing values")
-    quantiles = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])
+    # Edges are data values (no interpolation), so a bin between two edges always
+    # holds its lower edge; an edge at the minimum would leave the bottom bin empty.
+    quantiles = np.quantile(
+        present, np.linspace(0, 1, bins + 1)[1:-1], method="inverted_cdf"
+    )
     edges = np.unique(quantiles)
-    # An edge equal to the maximum would leave the top bin empty by construction.
-    edges = edges[edges < present.max()] if edges.size else edges
+    edges = edges[edges > present.min()]
     counts = np.bincount(bin_indices(present, edges), minlength=edges.size + 1)
     return NumericProfile(
         name=name,
