@@ -35,3 +35,34 @@ def test_stop_pidfile_stops_a_process_started_elsewhere(tmp_path: Path) -> None:
     assert localstack.stop_pidfile(proc.pid_path) is True
     assert proc.proc is not None and proc.proc.wait(5) != 0
     assert localstack.stop_pidfile(proc.pid_path) is False
+
+
+@pytest.mark.prometheus
+def test_prometheus_server_scrapes_a_real_exporter(tmp_path: Path) -> None:
+    import time
+
+    from prometheus_client import CollectorRegistry, Counter, start_http_server
+
+    from tests.conftest import require_tool
+
+    require_tool("prometheus")
+    registry = CollectorRegistry()
+    Counter("shiplane_probe", "Probe.", registry=registry).inc(7)
+    port = localstack.free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    prom = localstack.prometheus_server(tmp_path, {"probe": [f"127.0.0.1:{port}"]})
+    try:
+        prom.start().wait_ready(lambda: localstack.http_ok(f"{prom.url}/-/ready"), 30)
+        deadline = time.monotonic() + 20
+        value = None
+        while time.monotonic() < deadline and value is None:
+            reply = httpx.get(
+                f"{prom.url}/api/v1/query", params={"query": "shiplane_probe_total"}
+            ).json()
+            if reply["data"]["result"]:
+                value = float(reply["data"]["result"][0]["value"][1])
+            time.sleep(0.5)
+        assert value == 7.0
+    finally:
+        prom.stop()
+        server.shutdown()

@@ -162,6 +162,46 @@ def mlflow_server(workdir: Path, port: int | None = None) -> ManagedProcess:
     )  # fmt: skip
 
 
+def prometheus_server(
+    workdir: Path,
+    targets: Mapping[str, Sequence[str]],
+    rule_files: Sequence[Path] = (),
+    scrape_interval_s: float = 1.0,
+    port: int | None = None,
+) -> ManagedProcess:
+    """A real Prometheus scraping ``targets`` (job name -> ``host:port`` list) on
+    127.0.0.1, with a throwaway TSDB under ``workdir``.
+
+    The short default scrape interval lets tests and the demo see data within
+    seconds; a cluster uses the chart's PodMonitor instead.
+    """
+    import yaml
+
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "global": {
+            "scrape_interval": f"{scrape_interval_s:g}s",
+            "evaluation_interval": f"{scrape_interval_s:g}s",
+        },
+        "rule_files": [str(p) for p in rule_files],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": list(hosts)}]}
+            for job, hosts in targets.items()
+        ],
+    }
+    config_path = workdir / "prometheus.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    argv = [
+        "prometheus",
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={workdir / 'tsdb'}",
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--storage.tsdb.retention.time=1d",
+    ]
+    return ManagedProcess("prometheus", argv, workdir, url=f"http://{LOOPBACK}:{port}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``make mlflow`` / ``make mlflow-stop``: a long-lived local MLflow server."""
     import argparse
