@@ -1,0 +1,106 @@
+"""The router's Prometheus collectors, built from the shared contract in
+:mod:`shiplane.metrics` (``ROUTER_*`` specs) on an injectable registry.
+
+Label semantics:
+
+* ``shiplane_router_requests_total{variant, code}``: the variant whose answer
+  the client got (the fallback when it answered); when every try failed, the
+  variant first chosen with ``code="502"``.
+* ``shiplane_router_fallbacks_total{variant}``: the variant that *failed*,
+  counted when the fallback answered in its place, so a canary's failures stay
+  visible even though its users got a good answer. Every request first routed
+  to a variant is counted exactly once, in one of these two families.
+* ``shiplane_router_shadow_requests_total{variant, outcome}``: ``ok`` (answer
+  below 500), ``error`` (5xx, connection error, timeout) or ``dropped`` (too many
+  mirrored requests in flight).
+
+The router is one process (one event loop), so plain collectors are correct.
+Running several uvicorn workers would need prometheus_client's multiprocess
+mode; the router does not do that (one process reaches the overhead target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from shiplane import metrics as contract
+
+__all__ = ["CONTENT_TYPE_LATEST", "RouterMetrics"]
+
+
+def _counter(spec: contract.MetricSpec, registry: CollectorRegistry) -> Counter:
+    assert spec.kind == "counter", spec
+    return Counter(spec.name, spec.help, spec.labels, registry=registry)
+
+
+class RouterMetrics:
+    """Every collector of one router process."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Create the collectors.
+
+        Args:
+            registry: where to register; a fresh private registry by default so
+                that two routers in one process (tests) never collide.
+        """
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.requests = _counter(contract.ROUTER_REQUESTS, self.registry)
+        spec = contract.ROUTER_REQUEST_DURATION
+        self.duration = Histogram(
+            spec.name,
+            spec.help,
+            spec.labels,
+            buckets=spec.buckets or Histogram.DEFAULT_BUCKETS,
+            registry=self.registry,
+        )
+        self.shadow = _counter(contract.ROUTER_SHADOW_REQUESTS, self.registry)
+        self.fallbacks = _counter(contract.ROUTER_FALLBACKS, self.registry)
+        spec = contract.ROUTER_VARIANT_WEIGHT
+        self.weight = Gauge(spec.name, spec.help, spec.labels, registry=self.registry)
+        # Label lookups cost more than the increments; cache the children.
+        self._requests: dict[tuple[str, int], Counter] = {}
+        self._durations: dict[str, Histogram] = {}
+
+    def declare_variants(self, variants: Mapping[str, int]) -> None:
+        """Create every per-variant series at zero so that rates and absent()
+        checks work before the first request, and set the weight gauges."""
+        for name, weight in variants.items():
+            self.weight.labels(name).set(weight)
+            self.fallbacks.labels(name)
+            self.duration_for(name)
+            for outcome in ("ok", "error", "dropped"):
+                self.shadow.labels(name, outcome)
+
+    def set_weights(self, weights: Mapping[str, int]) -> None:
+        """Keep ``shiplane_router_variant_weight`` equal to the live weights."""
+        for name, weight in weights.items():
+            self.weight.labels(name).set(weight)
+
+    def duration_for(self, variant: str) -> Histogram:
+        """The latency histogram child of a variant."""
+        child = self._durations.get(variant)
+        if child is None:
+            child = self._durations[variant] = self.duration.labels(variant)
+        return child
+
+    def observe(self, variant: str, status: int, seconds: float) -> None:
+        """Count one answered request and its end-to-end duration."""
+        key = (variant, status)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = self.requests.labels(variant, str(status))
+        child.inc()
+        self.duration_for(variant).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return generate_latest(self.registry)
