@@ -10,6 +10,7 @@ export UV_PYTHON ?= 3.11
 STATE := $(CURDIR)/.shiplane
 MLFLOW_PORT ?= 5000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 say = @printf '\033[1m==> %s\033[0m\n' "$(1)"
 
@@ -46,6 +47,11 @@ typecheck: env ## mypy --strict on our packages
 test: env tools lint typecheck ## everything CI checks: lint, types, tests, chart, rules, terraform, workflows
 	$(call say,pytest)
 	uv run --frozen pytest $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: env tools ## side-by-side serving benchmark vs plain KServe, mlflow serve, MLServer, bare ASGI floor; rewrites docs/benchmarks.md
+	$(call say,bench: one server at a time, wrk over loopback; about 8-10 minutes)
+	uv run --frozen python -m serving.bench.run $(BENCH_ARGS)
 
 .PHONY: mlflow
 mlflow: env ## start a local MLflow server (SQLite) on 127.0.0.1:$(MLFLOW_PORT)
