@@ -48,6 +48,61 @@ test: env tools lint typecheck ## everything CI checks: lint, types, tests, char
 	$(call say,pytest)
 	uv run --frozen pytest $(PYTEST_ARGS)
 
+# Finer test targets for the CI matrix (.github/workflows/ci.yml).
+TOOL_MARKERS := helm or prometheus or terraform or workflows
+.PHONY: test-python test-chart test-rules test-terraform test-workflows
+test-python: env ## tests that need no external tool
+	uv run --frozen pytest -m "not ($(TOOL_MARKERS))" $(PYTEST_ARGS)
+test-chart: env tools ## chart: helm lint/template, schemas, checkov, manifests in sync
+	uv run --frozen pytest -m helm $(PYTEST_ARGS)
+test-rules: env tools ## Prometheus rules (promtool) and live queries
+	uv run --frozen pytest -m prometheus $(PYTEST_ARGS)
+test-terraform: env tools ## terraform fmt/validate/test and checkov
+	uv run --frozen pytest -m terraform $(PYTEST_ARGS)
+test-workflows: env tools ## GitHub workflows: actionlint, zizmor, shellcheck, policy
+	uv run --frozen pytest -m workflows $(PYTEST_ARGS)
+
+# HOST on the command line wins; otherwise the router of the local demo stack.
+LOADTEST_DEFAULT_HOST = $(shell cat $(STATE)/demo/router.url 2>/dev/null || echo http://127.0.0.1:8000)
+LOADTEST_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),$(LOADTEST_DEFAULT_HOST))
+LOADTEST_SCENARIOS ?= loadtests/v1.py,loadtests/v2.py,loadtests/batch.py,loadtests/feedback.py,loadtests/sticky_router.py
+LOADTEST_ARGS ?=
+LOADTEST_TIMEOUT_S ?= 900
+.PHONY: loadtest
+loadtest: env ## headless Locust SLO run against HOST= (default: the demo's router), bounded by locust.conf
+	$(call say,locust against $(LOADTEST_HOST))
+	timeout --signal=INT --kill-after=30 $(LOADTEST_TIMEOUT_S) \
+	  uv run --frozen locust -f $(LOADTEST_SCENARIOS) --config loadtests/locust.conf \
+	  --host $(LOADTEST_HOST) $(LOADTEST_ARGS)
+
+CONTAINER ?= $(shell command -v docker >/dev/null && echo docker || echo podman)
+IMAGE_REGISTRY ?= ghcr.io/shiplane
+IMAGE_TAG ?= dev
+IMAGES := shiplane-serving=serving/Dockerfile shiplane-training=training/Dockerfile shiplane-router=Dockerfile
+image_registry = $(shell echo '$(IMAGE_REGISTRY)' | tr '[:upper:]' '[:lower:]')
+.PHONY: images images-push chart-push e2e-kind
+images: ## build the serving, training and router images (docker or podman)
+	@set -e; for pair in $(IMAGES); do name=$${pair%%=*}; file=$${pair#*=}; \
+	  echo "==> $(CONTAINER) build $(image_registry)/$$name:$(IMAGE_TAG) ($$file)"; \
+	  $(CONTAINER) build -f "$$file" -t "$(image_registry)/$$name:$(IMAGE_TAG)" .; done
+images-push: ## build and push the images with buildx (SBOM + provenance); release CI only
+	@set -e; for pair in $(IMAGES); do name=$${pair%%=*}; file=$${pair#*=}; \
+	  echo "==> push $(image_registry)/$$name:$(IMAGE_TAG)"; \
+	  docker buildx build --push --sbom=true --provenance=mode=max \
+	    -f "$$file" -t "$(image_registry)/$$name:$(IMAGE_TAG)" .; done
+CHART_DIR ?= charts/shiplane
+CHART_VERSION ?= $(shell sed -n 's/^version: *//p' $(CHART_DIR)/Chart.yaml)
+CHART_REGISTRY ?= oci://ghcr.io/shiplane/charts
+chart-push: ## package the chart at CHART_VERSION and push it to CHART_REGISTRY (OCI)
+	mkdir -p dist
+	helm package $(CHART_DIR) --version "$(CHART_VERSION)" --app-version "$(CHART_VERSION)" -d dist
+	@if [ -n "$${REGISTRY_PASSWORD:-}" ]; then \
+	  registry=$$(echo "$(CHART_REGISTRY)" | sed -E 's|^oci://([^/]+).*|\1|'); \
+	  printf '%s' "$$REGISTRY_PASSWORD" | helm registry login "$$registry" -u "$${REGISTRY_USER:?}" --password-stdin; fi
+	helm push dist/shiplane-$(CHART_VERSION).tgz $(shell echo '$(CHART_REGISTRY)' | tr '[:upper:]' '[:lower:]')
+e2e-kind: env ## end to end on a running kind cluster: KServe, our chart, training, rollout, Locust
+	bash .github/scripts/e2e-kind.sh
+
 .PHONY: bench
 bench: env tools ## side-by-side serving benchmark vs plain KServe, mlflow serve, MLServer, bare ASGI floor; rewrites docs/benchmarks.md
 	$(call say,bench: one server at a time, wrk over loopback; about 8-10 minutes)

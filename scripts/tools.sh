@@ -56,9 +56,10 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
 fi
 for t in promtool prometheus; do ln -sf "$(command -v $t)" "$bin/$t"; done
 
-# wrk drives the benchmarks from a separate process.
+# wrk drives the benchmarks from a separate process; shellcheck lints our scripts.
 command -v wrk >/dev/null || apt_install wrk
-ln -sf "$(command -v wrk)" "$bin/wrk"
+command -v shellcheck >/dev/null || apt_install shellcheck
+for t in wrk shellcheck; do ln -sf "$(command -v $t)" "$bin/$t"; done
 
 # checkov, zizmor, actionlint, hadolint: one isolated venv, so their pins never
 # touch the project's lock.
