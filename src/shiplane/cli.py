@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shiplane import __version__
 
@@ -26,7 +26,10 @@ def _train(argv: Sequence[str]) -> int:
     return train_main(list(argv))
 
 
-def build_parser() -> argparse.ArgumentParser:
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(
         prog="shiplane",
         description="Ship scikit-learn models on Kubernetes: train, serve, canary, "
@@ -41,7 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model from a YAML config and register it in MLflow",
         add_help=False,
     )
-    return parser
+    from shiplane.analysis import command as analyze_command
+    from shiplane.control import commands as control_commands
+    from shiplane.rollout import command as rollout_command
+
+    handlers = control_commands.register(verbs)
+    analyze_command.register(verbs)
+    handlers["analyze"] = analyze_command.run_analyze
+    rollout_command.register(verbs)
+    handlers["rollout"] = rollout_command.run_rollout_command
+    return parser, handlers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,9 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `train` owns its own flags; hand it everything after the verb.
     if args[:1] == ["train"]:
         return _train(args[1:])
-    parser = build_parser()
-    parser.parse_args(args)
-    return 0
+    from shiplane.control.errors import ControlError
+
+    parser, handlers = build_parser()
+    parsed = parser.parse_args(args)
+    try:
+        return handlers[parsed.verb](parsed)
+    except ControlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -339,7 +339,8 @@ def _load(demo: Demo, router_url: str) -> dict[str, object]:
         str(reports / "locust"),
         "--html",
         str(reports / "report.html"),
-        "--payload-file", str(payloads),
+        "--payload-file",
+        str(payloads),
         "--expected-split",
         f"stable={100 - demo.canary_percent},canary={demo.canary_percent}",
     ]
