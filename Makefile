@@ -103,6 +103,15 @@ chart-push: ## package the chart at CHART_VERSION and push it to CHART_REGISTRY 
 e2e-kind: env ## end to end on a running kind cluster: KServe, our chart, training, rollout, Locust
 	bash .github/scripts/e2e-kind.sh
 
+.PHONY: dashboards chart-docs manifests generate
+dashboards: env ## regenerate the Grafana dashboard JSON (charts/shiplane/files/dashboards)
+	uv run --frozen python -m shiplane.observability.dashboards
+chart-docs: env ## regenerate the values table of charts/shiplane/README.md
+	uv run --frozen python -m shiplane.chartdocs
+manifests: env tools dashboards ## re-render manifests/ from the chart's defaults
+	uv run --frozen python -m shiplane.manifests
+generate: dashboards chart-docs manifests ## every generated file
+
 .PHONY: bench
 bench: env tools ## side-by-side serving benchmark vs plain KServe, mlflow serve, MLServer, bare ASGI floor; rewrites docs/benchmarks.md
 	$(call say,bench: one server at a time, wrk over loopback; about 8-10 minutes)

@@ -1,0 +1,144 @@
+"""Bad values fail `helm template` with a message that names the key to fix:
+the schema for shapes and ranges, the chart's own checks for combinations."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chart import chartkit
+
+pytestmark = pytest.mark.helm
+
+ISVC = "inferenceServices.bc"
+MLFLOW = ("mlflow.trackingUri=http://mlflow:5000",)
+
+
+def fails(*set_values: str) -> str:
+    with pytest.raises(chartkit.HelmError) as err:
+        chartkit.template(set_values=set_values)
+    return str(err.value)
+
+
+def test_unknown_top_level_key() -> None:
+    assert "additional properties 'servingRuntme' not allowed" in fails(
+        "servingRuntme.workers=2"
+    )
+
+
+def test_unknown_key_inside_an_inference_service() -> None:
+    message = fails(f"{ISVC}.model.storageUri=s3://b/m", f"{ISVC}.canaryPercent=10")
+    assert "/inferenceServices/bc" in message
+    assert "additional properties 'canaryPercent' not allowed" in message
+
+
+@pytest.mark.parametrize("style", ["knative", "standard"])
+def test_traffic_percent_out_of_range(style: str) -> None:
+    message = fails(
+        f"{ISVC}.model.storageUri=s3://b/m", f"{ISVC}.canary.{style}.trafficPercent=101"
+    )
+    assert f"/inferenceServices/bc/canary/{style}/trafficPercent" in message
+    assert "maximum: got 101, want 100" in message
+
+
+def test_negative_percent() -> None:
+    assert "minimum: got -5, want 0" in fails(
+        f"{ISVC}.model.storageUri=s3://b/m", f"{ISVC}.canary.knative.trafficPercent=-5"
+    )
+
+
+def test_both_canary_styles_at_once() -> None:
+    message = fails(
+        *MLFLOW,
+        f"{ISVC}.model.mlflowUri=models:/bc@champion",
+        f"{ISVC}.canary.knative.enabled=true",
+        f"{ISVC}.canary.knative.model.mlflowUri=models:/bc@challenger",
+        f"{ISVC}.canary.standard.enabled=true",
+        f"{ISVC}.canary.standard.model.mlflowUri=models:/bc@challenger",
+    )
+    assert (
+        "inferenceServices.bc: canary.knative and canary.standard are both enabled: "
+        "pick one canary style"
+    ) in message
+
+
+def test_standard_canary_in_knative_mode() -> None:
+    message = fails(
+        f"{ISVC}.model.storageUri=s3://b/1",
+        f"{ISVC}.canary.standard.enabled=true",
+        f"{ISVC}.canary.standard.model.storageUri=s3://b/2",
+    )
+    assert (
+        "canary.standard (spec.canary[], KServe >= 0.20) needs deploymentMode Standard"
+        in message
+    )
+
+
+def test_knative_canary_in_standard_mode() -> None:
+    message = fails(
+        f"{ISVC}.deploymentMode=Standard",
+        f"{ISVC}.autoscaling.scaleMetric=cpu",
+        f"{ISVC}.model.storageUri=s3://b/1",
+        f"{ISVC}.canary.knative.enabled=true",
+        f"{ISVC}.canary.knative.model.storageUri=s3://b/2",
+    )
+    assert "canary.knative needs deploymentMode Knative" in message
+
+
+def test_unknown_deployment_mode() -> None:
+    message = fails(f"{ISVC}.model.storageUri=s3://b/1", f"{ISVC}.deploymentMode=Raw")
+    assert "/inferenceServices/bc/deploymentMode" in message
+
+
+def test_model_uri_missing_or_doubled() -> None:
+    assert "inferenceServices.bc.model: set mlflowUri" in fails(f"{ISVC}.enabled=true")
+    assert "set mlflowUri or storageUri, not both" in fails(
+        *MLFLOW,
+        f"{ISVC}.model.storageUri=s3://b/1",
+        f"{ISVC}.model.mlflowUri=models:/bc@champion",
+    )
+
+
+def test_registry_uri_in_storage_uri() -> None:
+    message = fails(f"{ISVC}.model.storageUri=models:/bc@champion")
+    assert "KServe's storage initializer cannot fetch models:/bc@champion" in message
+
+
+def test_mlflow_uri_without_tracking_server() -> None:
+    message = fails(f"{ISVC}.model.mlflowUri=models:/bc@champion")
+    assert (
+        "mlflowUri needs an MLflow tracking server: set mlflow.enabled=true" in message
+    )
+
+
+def test_knative_metric_in_standard_mode() -> None:
+    message = fails(
+        f"{ISVC}.model.storageUri=s3://b/1", f"{ISVC}.deploymentMode=Standard"
+    )
+    assert (
+        "autoscaling.scaleMetric: concurrency is a Knative autoscaler metric" in message
+    )
+
+
+def test_training_without_mlflow() -> None:
+    assert "training needs an MLflow tracking server" in fails(
+        "training.job.enabled=true"
+    )
+
+
+def test_rollout_of_an_unknown_inference_service() -> None:
+    message = fails(
+        f"{ISVC}.model.storageUri=s3://b/1",
+        "rollout.enabled=true",
+        "rollout.inferenceService=nope",
+        "rollout.prometheusUrl=http://prometheus:9090",
+    )
+    assert (
+        'rollout.inferenceService: "nope" is not a key of inferenceServices' in message
+    )
+
+
+def test_secret_values_have_no_key() -> None:
+    """Credentials are read from Secrets: there is no value to put them in."""
+    assert "additional properties 'password' not allowed" in fails(
+        "mlflow.backendStore.password=hunter2"
+    )
