@@ -237,7 +237,7 @@ def run(demo: Demo) -> None:
                 "shiplane-router": [_hostport(urls["router"])],
             }
             prom = localstack.prometheus_server(
-                work / "prometheus", targets, rule_files=_recording_rules()
+                work / "prometheus", targets, rule_files=_rule_files()
             )
             prometheus_url = demo.launch(prom, "/-/ready", 60)
 
@@ -299,9 +299,10 @@ def _ensure_prometheus() -> bool:
     return False
 
 
-def _recording_rules() -> list[Path]:
-    rules = REPO / "charts/shiplane/files/rules"
-    return sorted(rules.glob("*recording*.yaml")) if rules.is_dir() else []
+def _rule_files() -> list[Path]:
+    """The chart's recording and alert rules, so the demo's Prometheus shows the
+    same recorded series and alerts a cluster would."""
+    return sorted((REPO / "charts/shiplane/files/rules").glob("*.yaml"))
 
 
 def _write_payloads(path: Path) -> Path:
