@@ -11,6 +11,7 @@ STATE := $(CURDIR)/.shiplane
 MLFLOW_PORT ?= 5000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CONFIG ?= training/configs/breast_cancer.yaml
 
 say = @printf '\033[1m==> %s\033[0m\n' "$(1)"
 
@@ -116,6 +117,10 @@ generate: dashboards chart-docs manifests ## every generated file
 bench: env tools ## side-by-side serving benchmark vs plain KServe, mlflow serve, MLServer, bare ASGI floor; rewrites docs/benchmarks.md
 	$(call say,bench: one server at a time, wrk over loopback; about 8-10 minutes)
 	uv run --frozen python -m serving.bench.run $(BENCH_ARGS)
+
+.PHONY: train
+train: env ## train CONFIG= into MLFLOW_TRACKING_URI (default: the `make mlflow` server)
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://127.0.0.1:$(MLFLOW_PORT)} uv run --frozen shiplane train --config $(CONFIG)
 
 .PHONY: mlflow
 mlflow: env ## start a local MLflow server (SQLite) on 127.0.0.1:$(MLFLOW_PORT)
