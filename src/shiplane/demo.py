@@ -257,9 +257,9 @@ def run(demo: Demo) -> None:
 
 
 def _aliases(mlflow_url: str) -> dict[str, str]:
-    from mlflow import MlflowClient
+    from shiplane.mlflowclient import registry_client
 
-    model = MlflowClient(tracking_uri=mlflow_url).get_registered_model(MODEL_NAME)
+    model = registry_client(mlflow_url).get_registered_model(MODEL_NAME)
     return {alias: str(version) for alias, version in model.aliases.items()}
 
 

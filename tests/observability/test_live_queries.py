@@ -24,9 +24,9 @@ import httpx
 import mlflow
 import pytest
 import yaml
-from mlflow import MlflowClient
 
 from shiplane import localstack
+from shiplane.mlflowclient import registry_client
 from shiplane.observability import dashboards, promql, rules
 from tests.conftest import RegisteredModel, require_tool
 
@@ -66,7 +66,7 @@ def _query(prometheus_url: str, expr: str) -> list[dict[str, Any]]:
 def _register_champion_and_challenger(model: RegisteredModel) -> None:
     """Our own registered model (other tests share ``breast-cancer``): the
     trained artifacts as two versions, aliased champion and challenger."""
-    client = MlflowClient(model.tracking_uri)
+    client = registry_client(model.tracking_uri)
     trained = client.get_model_version(model.name, model.version)
     # register_model resolves MLflow 3's logged-model source (models:/m-...);
     # it uses the global tracking URI, which the in-process training already set.

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import mlflow
 import pytest
 import skops.io as sio
-from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 
+from shiplane.mlflowclient import registry_client
 from shiplane.modelformat import TRUSTED_TYPES, model_data_path, profile_path
 from shiplane.profile import ReferenceProfile
 
@@ -28,7 +28,7 @@ def test_registered_model_is_champion_and_loads_by_contract(
     # models:/ URIs resolve through the registry URI, which follows the global
     # tracking URI (download_artifacts' tracking_uri= alone does not set it).
     mlflow.set_tracking_uri(registered_model.tracking_uri)
-    client = MlflowClient(registered_model.tracking_uri)
+    client = registry_client(registered_model.tracking_uri)
     version = client.get_model_version_by_alias(registered_model.name, "champion")
     assert str(version.version) == registered_model.version
     local = Path(
@@ -48,7 +48,7 @@ def test_registered_model_is_champion_and_loads_by_contract(
 
 
 def test_registered_regressor(registered_regressor: RegisteredModel) -> None:
-    client = MlflowClient(registered_regressor.tracking_uri)
+    client = registry_client(registered_regressor.tracking_uri)
     version = client.get_model_version_by_alias(registered_regressor.name, "champion")
     assert str(version.version) == registered_regressor.version
     assert registered_regressor.task == "regression"

@@ -1,0 +1,283 @@
+"""CLI verbs ``status``, ``set-traffic``, ``promote`` and ``rollback``.
+
+Exit codes: 0 done (or nothing to do), 1 refused (conflict, no canary, API
+error; nothing applied), 2 bad input, 4 Kubernetes applied but MLflow not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from shiplane.control import isvc, kube, registry
+from shiplane.control.errors import InvalidRequestError
+from shiplane.control.isvc import AuditContext, CanaryView, Plan
+from shiplane.control.operations import execute
+
+
+def add_kube_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-n``, ``--kubeconfig``, ``--context``: as kubectl spells them."""
+    group = parser.add_argument_group("Kubernetes")
+    group.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    group.add_argument("--kubeconfig", help="kubeconfig file (default: as kubectl)")
+    group.add_argument("--context", help="kubeconfig context (default: current)")
+
+
+def add_mlflow_argument(parser: argparse.ArgumentParser, required_for: str) -> None:
+    """``--mlflow-uri`` / ``--no-mlflow``."""
+    group = parser.add_argument_group("MLflow")
+    group.add_argument(
+        "--mlflow-uri",
+        help=f"MLflow tracking server ({required_for}; default: $MLFLOW_TRACKING_URI)",
+    )
+    group.add_argument(
+        "--no-mlflow", action="store_true",
+        help="do not touch the MLflow registry (the annotation history is still "
+        "written)",
+    )  # fmt: skip
+
+
+def mlflow_uri(args: argparse.Namespace) -> str | None:
+    """The tracking URI to use, or None when MLflow is switched off or not
+    configured at all (an unset URI would make MLflow write to ./mlruns)."""
+    if getattr(args, "no_mlflow", False):
+        return None
+    if args.mlflow_uri:
+        return str(args.mlflow_uri)
+    from mlflow.environment_variables import MLFLOW_TRACKING_URI
+
+    return MLFLOW_TRACKING_URI.get() if MLFLOW_TRACKING_URI.is_set() else None  # type: ignore[no-untyped-call]
+
+
+def connect(args: argparse.Namespace) -> tuple[kube.KubeTarget, str]:
+    """API target and the namespace to use."""
+    target = kube.connect(args.kubeconfig, args.context)
+    return target, args.namespace or target.namespace
+
+
+def register(verbs: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the verbs to the ``shiplane`` parser; returns verb -> handler."""
+    status = verbs.add_parser(
+        "status", help="stable and canary versions, traffic split, readiness",
+        description="Show an InferenceService's stable and canary model versions "
+        "(and MLflow aliases with --mlflow-uri), traffic split, readiness and last "
+        "promotion.",
+    )  # fmt: skip
+    status.add_argument("name", help="InferenceService name")
+    status.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    add_kube_arguments(status)
+    status.add_argument("--mlflow-uri", help="also show the MLflow aliases")
+
+    traffic = verbs.add_parser(
+        "set-traffic", help="send PERCENT of traffic to the canary",
+        description="Set the canary's share of traffic (Knative: "
+        "predictor.canaryTrafficPercent; Standard: canary[0].trafficPercent).",
+    )  # fmt: skip
+    traffic.add_argument("name", help="InferenceService name")
+    traffic.add_argument("percent", help="0..100")
+    traffic.add_argument("--dry-run", action="store_true", help="print the patch only")
+    add_kube_arguments(traffic)
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "status": run_status,
+        "set-traffic": run_set_traffic,
+    }
+    for verb, summary in (
+        ("promote", "make the canary the stable version"),
+        ("rollback", "send all traffic back to stable"),
+    ):
+        parser = verbs.add_parser(
+            verb,
+            help=summary,
+            description=summary.capitalize()
+            + "; records it in an annotation and in MLflow.",
+        )
+        parser.add_argument("name", help="InferenceService name")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print the patch only"
+        )
+        parser.add_argument(
+            "--reason", default="", help="why (kept in the audit record)"
+        )
+        parser.add_argument(
+            "--verdict", default="manual", help="verdict to record (default: manual)"
+        )
+        parser.add_argument("--actor", help="who (default: the kubeconfig user)")
+        add_kube_arguments(parser)
+        add_mlflow_argument(parser, "records tags and moves aliases")
+        handlers[verb] = run_promote if verb == "promote" else run_rollback
+    return handlers
+
+
+# ---- status -------------------------------------------------------------------------
+
+
+def _aliases(uri: str, model: str | None) -> dict[str, str]:
+    if not model:
+        return {}
+    from mlflow.exceptions import MlflowException
+
+    from shiplane.mlflowclient import registry_client
+
+    try:
+        found = registry_client(uri).get_registered_model(model).aliases
+    except MlflowException as exc:
+        return {"error": str(exc).splitlines()[0]}
+    return {str(k): str(v) for k, v in dict(found).items()}
+
+
+def format_status(view: CanaryView, aliases: dict[str, str] | None = None) -> str:
+    """Human-readable status."""
+
+    def version(v: str | None, ref: isvc.ModelRef | None) -> str:
+        where = f"  ({ref.uri})" if ref is not None else ""
+        return (f"v{v}" if v else "unknown") + where
+
+    ready = {True: "True", False: "False", None: "Unknown"}[view.ready]
+    lines = [
+        f"InferenceService {view.namespace}/{view.name}  ({view.style} mode, "
+        f"resourceVersion {view.resource_version})",
+        f"model:    {view.model_name or 'unknown'}",
+        f"stable:   {version(view.stable_version, view.stable)}",
+    ]
+    if view.has_canary:
+        lines.append(
+            f"canary:   {version(view.canary_version, view.canary)}  "
+            f"traffic {view.canary_percent}%"
+        )
+    else:
+        lines.append("canary:   none")
+    if view.traffic:
+        split = ", ".join(
+            f"{t.target}={t.percent}%" + (f" ({t.role})" if t.role else "")
+            for t in view.traffic
+        )
+        lines.append(f"traffic:  {split}  (reported by KServe)")
+    lines.append(
+        f"ready:    {ready}" + (f"  {view.ready_message}" if view.ready_message else "")
+    )
+    if aliases:
+        lines.append(
+            "mlflow:   "
+            + ", ".join(
+                f"@{k}=v{v}" if k != "error" else v for k, v in sorted(aliases.items())
+            )
+        )
+    last = view.last_promotion
+    if last:
+        lines.append(
+            f"last promotion: v{last.get('from_version')} -> "
+            f"v{last.get('to_version')} at {last.get('at')} by {last.get('by')} "
+            f"(verdict {last.get('verdict')})"
+        )
+    else:
+        lines.append("last promotion: none recorded")
+    return "\n".join(lines)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """``shiplane status NAME``."""
+    isvc.validate_name(args.name)
+    target, namespace = connect(args)
+    view = isvc.inspect(kube.get_isvc(target, args.name, namespace))
+    aliases = _aliases(args.mlflow_uri, view.model_name) if args.mlflow_uri else None
+    if args.output == "json":
+        data = view.to_dict()
+        data["mlflow_aliases"] = aliases
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(format_status(view, aliases))
+    return 0
+
+
+# ---- changes -------------------------------------------------------------------------
+
+
+def _report(plan: Plan, dry_run: bool, changed: bool) -> None:
+    if dry_run:
+        print(f"dry run: {plan.message}")
+        if plan.patch is not None:
+            print(
+                f"would PATCH (application/merge-patch+json) "
+                f"{kube.GROUP}/{kube.VERSION} inferenceservices "
+                f"{plan.namespace}/{plan.name}:"
+            )
+            print(json.dumps(plan.patch, indent=2, sort_keys=True))
+        return
+    print(plan.message if changed or plan.noop else f"{plan.message} (not applied)")
+
+
+def parse_percent(text: str) -> int:
+    """A CLI percent, checked.
+
+    Raises:
+        InvalidRequestError: not an integer in 0..100.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidRequestError(
+            f"percent must be an integer 0..100, got {text!r}"
+        ) from None
+    return isvc.validate_percent(value)
+
+
+def run_set_traffic(args: argparse.Namespace) -> int:
+    """``shiplane set-traffic NAME PERCENT``."""
+    percent = parse_percent(args.percent)
+    isvc.validate_name(args.name)
+    target, namespace = connect(args)
+    outcome = execute(target, args.name, namespace,
+                      lambda obj: isvc.plan_set_traffic(obj, percent),
+                      dry_run=args.dry_run)  # fmt: skip
+    _report(outcome.plan, args.dry_run, outcome.changed)
+    return 0
+
+
+def _finish(
+    args: argparse.Namespace, planner: Callable[[dict[str, Any], AuditContext], Plan]
+) -> int:
+    isvc.validate_name(args.name)
+    uri = mlflow_uri(args)
+    if uri is None and not args.no_mlflow and not args.dry_run:
+        raise InvalidRequestError(
+            "MLflow is not configured: pass --mlflow-uri (or set MLFLOW_TRACKING_URI) "
+            "so aliases and tags follow, or --no-mlflow to skip the registry; "
+            "nothing applied"
+        )
+    target, namespace = connect(args)
+    ctx = AuditContext(
+        by=args.actor or target.user,
+        at=datetime.now(UTC),
+        verdict=args.verdict,
+        reason=args.reason,
+    )
+    outcome = execute(
+        target,
+        args.name,
+        namespace,
+        lambda obj: planner(obj, ctx),
+        dry_run=args.dry_run,
+    )
+    _report(outcome.plan, args.dry_run, outcome.changed)
+    if outcome.changed and outcome.plan.audit_entry is not None:
+        print(f"audit: appended to {isvc.HISTORY_ANNOTATION}")
+        if uri is None:
+            print("mlflow: skipped (--no-mlflow)")
+        else:
+            for line in registry.record_plan(outcome.plan, uri):
+                print(line)
+    return 0
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    """``shiplane promote NAME``."""
+    return _finish(args, isvc.plan_promote)
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    """``shiplane rollback NAME``."""
+    return _finish(args, isvc.plan_rollback)

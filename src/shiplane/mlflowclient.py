@@ -1,0 +1,26 @@
+"""One way to get an MLflow client that talks to the server you named.
+
+MLflow resolves a client's *registry* from the process-wide registry URI
+(``mlflow.set_registry_uri``, or ``MLFLOW_REGISTRY_URI``) before the
+``tracking_uri`` the client was given. One earlier ``set_registry_uri`` in the
+same process (the training job sets it for MLflow's fluent API) is enough for
+``MlflowClient(tracking_uri=X)`` to read and move aliases on another server.
+Every Shiplane component builds its clients here, with both URIs pinned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+def registry_client(tracking_uri: str | None) -> MlflowClient:
+    """An ``MlflowClient`` whose tracking and registry are both ``tracking_uri``.
+
+    ``None`` keeps MLflow's own resolution (``MLFLOW_TRACKING_URI``).
+    """
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
