@@ -12,6 +12,7 @@ MLFLOW_PORT ?= 5000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 CONFIG ?= training/configs/breast_cancer.yaml
+MODEL ?= breast-cancer
 
 say = @printf '\033[1m==> %s\033[0m\n' "$(1)"
 
@@ -121,6 +122,11 @@ bench: env tools ## side-by-side serving benchmark vs plain KServe, mlflow serve
 .PHONY: train
 train: env ## train CONFIG= into MLFLOW_TRACKING_URI (default: the `make mlflow` server)
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://127.0.0.1:$(MLFLOW_PORT)} uv run --frozen shiplane train --config $(CONFIG)
+
+.PHONY: serve
+serve: env ## serve models:/$(MODEL)@champion from MLFLOW_TRACKING_URI on 127.0.0.1:8080
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://127.0.0.1:$(MLFLOW_PORT)} uv run --frozen python -m shiplane_serving \
+	  --model-uri models:/$(MODEL)@champion --model-name $(MODEL) --http-port 8080 --grpc-port 8081
 
 .PHONY: mlflow
 mlflow: env ## start a local MLflow server (SQLite) on 127.0.0.1:$(MLFLOW_PORT)

@@ -24,6 +24,18 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_stray_mlflow_store() -> Iterator[None]:
+    """MLflow called without a tracking URI quietly creates ./mlflow.db (or
+    ./mlruns): a component that forgot its URI. Name the test that did it."""
+    stray = [REPO / "mlflow.db", REPO / "mlruns"]
+    before = {p for p in stray if p.exists()}
+    yield
+    created = [str(p) for p in stray if p.exists() and p not in before]
+    if created:
+        pytest.fail(f"this test made MLflow write a default store: {created}")
+
+
 @pytest.fixture(scope="session")
 def mlflow_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URI of a real MLflow tracking server (SQLite + local artifacts) shared by the

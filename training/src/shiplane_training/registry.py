@@ -18,6 +18,7 @@ import numpy.typing as npt
 import skops.io as sio
 import yaml
 
+from shiplane.mlflowclient import download_model_version, registry_client
 from shiplane.modelformat import (
     METADATA_KEY,
     PROFILE_FILENAME,
@@ -100,13 +101,13 @@ class Registry:
 
     def __init__(self, tracking_uri: str, model_name: str) -> None:
         import mlflow
-        from mlflow import MlflowClient
 
         self.tracking_uri = tracking_uri
         self.model_name = model_name
+        # The fluent API (start_run, log_model) logs to the global tracking URI;
+        # everything registry-side goes through the pinned client.
         mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self.client = registry_client(tracking_uri)
 
     def probe(self, timeout_s: float) -> None:
         """One cheap request, no retries: is the server there and answering?
@@ -151,14 +152,8 @@ class Registry:
     def load_champion(self, version: str, work_dir: Path) -> ChampionModel:
         """Download ``@champion`` and load ``model.skops`` with Shiplane's own
         allowlist (not MLflow's loader, which trusts the model's own list)."""
-        import mlflow
-
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{self.model_name}/{version}",
-                dst_path=str(work_dir),
-                tracking_uri=self.tracking_uri,
-            )
+        local = download_model_version(
+            self.tracking_uri, self.model_name, version, work_dir
         )
         mlmodel = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
         meta = (mlmodel.get("metadata") or {}).get(METADATA_KEY) or {}

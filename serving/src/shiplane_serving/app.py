@@ -1,0 +1,373 @@
+"""Shiplane's REST server: a lean ASGI app for KServe V1 and V2 (Open Inference
+Protocol), feedback, health and ``/metrics``.
+
+Why not KServe's FastAPI app: it binds 0.0.0.0, always adds a timing middleware
+that logs every request, and validates V2 bodies with pydantic before our own
+validation; together they cost more than the model call itself. The same
+:class:`~shiplane_serving.model.ShiplaneModel` still runs under KServe's
+ModelServer (``--server kserve``).
+
+Routes (``NAME`` is the served model):
+
+- ``GET /``, ``/v2/health/live``; ``GET /v2/health/ready``; ``GET /v2``
+- ``GET /v1/models``, ``/v1/models/NAME``; ``POST /v1/models/NAME:predict``,
+  ``:predict_proba``
+- ``GET /v2/models/NAME[/versions/V]``, ``.../ready``; ``POST .../infer``
+- ``POST /v1/models/NAME/feedback``, ``/v2/models/NAME/feedback``
+- ``GET /metrics``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from shiplane_serving import __version__
+from shiplane_serving.errors import (
+    BatchTooLarge,
+    MethodNotAllowed,
+    NotFound,
+    ServingError,
+    UnknownModel,
+)
+from shiplane_serving.feedback import parse_feedback, score
+from shiplane_serving.metrics import ServingMetrics, mark_process_dead
+from shiplane_serving.model import REQUEST_ID_HEADER, VERSION_HEADER, ShiplaneModel
+from shiplane_serving.protocol import build_v1, build_v2, parse_v1, parse_v2
+from shiplane_serving.protocol.common import decode_json
+from shiplane_serving.settings import ServingSettings
+from shiplane_serving.tracing import Tracing
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+_V1_PREDICT = re.compile(r"^/v1/models/(?P<name>[^/:]+):(?P<verb>[a-z_]+)$")
+_V1_MODEL = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?P<rest>/feedback)?$")
+_V2_MODEL = re.compile(
+    r"^/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?"
+    r"(?P<rest>/infer|/ready|/feedback)?$"
+)
+
+
+class ServingApp:
+    """The ASGI application around one :class:`ShiplaneModel`."""
+
+    def __init__(self, model: ShiplaneModel, settings: ServingSettings) -> None:
+        self.model = model
+        self.settings = settings
+        self.metrics: ServingMetrics = model.metrics
+        self._load_task: asyncio.Future[bool] | None = None
+        self._grpc: Any = None
+
+    # ---- ASGI -------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Load the model in the background and start gRPC if configured."""
+        loop = asyncio.get_running_loop()
+        self._load_task = loop.run_in_executor(None, self.model.load)
+        if self.settings.grpc_port:
+            from shiplane_serving.grpc_server import start_grpc
+
+            self._grpc = await start_grpc(self.model, self.settings)
+
+    async def shutdown(self) -> None:
+        """Drain queued requests, stop gRPC, drop this worker's live gauges."""
+        if self._grpc is not None:
+            await self._grpc.stop(grace=5)
+        await self.model.close()
+        mark_process_dead(self.metrics.multiproc_dir, os.getpid())
+
+    # ---- routing ----------------------------------------------------------------
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        try:
+            if method == "POST":
+                m = _V1_PREDICT.match(path)
+                if m:
+                    await self._infer(m["name"], None, "v1", m["verb"], receive, send)
+                    return
+                m = _V2_MODEL.match(path)
+                if m and m["rest"] == "/infer":
+                    await self._infer(m["name"], m["version"], "v2", "", receive, send)
+                    return
+                if (
+                    m
+                    and m["rest"] == "/feedback"
+                    or ((m := _V1_MODEL.match(path)) and m["rest"] == "/feedback")
+                ):
+                    await self._feedback(m["name"], receive, send)
+                    return
+            elif method in ("GET", "HEAD"):
+                await self._get(path, send)
+                return
+            if (
+                _V1_PREDICT.match(path)
+                or _V2_MODEL.match(path)
+                or _V1_MODEL.match(path)
+            ):
+                raise MethodNotAllowed(f"{method} is not allowed on {path}")
+            raise NotFound(f"no endpoint {method} {path}")
+        except ServingError as exc:
+            await self._error(send, exc)
+
+    async def _get(self, path: str, send: Send) -> None:
+        model = self.model
+        if path in ("/", "/v2/health/live"):
+            await _respond(send, 200, {"status": "alive"})
+        elif path == "/metrics":
+            body, content_type = self.metrics.render()
+            await _respond_raw(
+                send, 200, body, [(b"content-type", content_type.encode())]
+            )
+        elif path == "/v2/health/ready":
+            await _respond(send, 200 if model.ready else 503, {"ready": model.ready})
+        elif path == "/v2":
+            await _respond(
+                send, 200,
+                {"name": "shiplane-serving", "version": __version__, "extensions": []},
+            )  # fmt: skip
+        elif path == "/v1/models":
+            await _respond(send, 200, {"models": [model.name]})
+        elif (m := _V1_MODEL.match(path)) and not m["rest"]:
+            self._check_name(m["name"], None)
+            await _respond(send, 200, {"name": model.name, "ready": model.ready})
+        elif (m := _V2_MODEL.match(path)) and m["rest"] in (None, "/ready"):
+            self._check_name(m["name"], m["version"])
+            if m["rest"] == "/ready":
+                await _respond(
+                    send, 200 if model.ready else 503,
+                    {"name": model.name, "ready": model.ready},
+                )  # fmt: skip
+            else:
+                await _respond(send, 200, self._metadata())
+        else:
+            raise NotFound(f"no endpoint GET {path}")
+
+    def _check_name(self, name: str, version: str | None) -> None:
+        if name != self.model.name:
+            raise UnknownModel(
+                f"model {name!r} is not served here; this server serves "
+                f"{self.model.name!r}"
+            )
+        if version is not None and self.model.ready and version != self.model.version:
+            raise UnknownModel(
+                f"model {name!r} version {version!r} is not served here; this server "
+                f"serves version {self.model.version!r}"
+            )
+
+    def _metadata(self) -> dict[str, Any]:
+        model = self.model
+        loaded = model.loaded
+        if loaded is None:
+            return {"name": model.name, "versions": [], "platform": "sklearn"}
+        outputs: list[dict[str, Any]] = [
+            {"name": "predict", "datatype": "INT64" if loaded.task == "classification"
+             else "FP64", "shape": [-1]}
+        ]  # fmt: skip
+        if loaded.classes is not None:
+            outputs.append(
+                {"name": "predict_proba", "datatype": "FP64",
+                 "shape": [-1, len(loaded.classes)]}
+            )  # fmt: skip
+        src = loaded.source
+        return {
+            "name": model.name,
+            "versions": [src.version],
+            "platform": "sklearn",
+            "inputs": [
+                {
+                    "name": "input-0",
+                    "datatype": "FP64",
+                    "shape": [-1, loaded.n_features],
+                }
+            ],
+            "outputs": outputs,
+            "parameters": {
+                "task": loaded.task,
+                "feature_names": loaded.feature_names,
+                "classes": loaded.classes,
+                "alias": src.alias,
+                "run_id": src.run_id,
+                "uri": src.uri,
+            },
+        }
+
+    # ---- inference --------------------------------------------------------------
+    async def _infer(
+        self,
+        name: str,
+        version: str | None,
+        protocol: str,
+        verb: str,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        started = time.perf_counter()
+        model = self.model
+        rows = 0
+        try:
+            body = await _read_body(receive, self.settings.max_body_bytes)
+            self._check_name(name, version)
+            schema = model.require_ready()
+            if protocol == "v1":
+                if verb == "predict":
+                    output = self.settings.v1_default_output
+                elif verb == "predict_proba":
+                    output = "predict_proba"
+                else:
+                    raise NotFound(
+                        f"unknown verb :{verb}; use :predict or :predict_proba"
+                    )
+                parsed = parse_v1(body, schema, output)
+            else:
+                parsed = parse_v2(body, schema)
+            pred, request_id = await model.infer(parsed)
+            rows = parsed.rows
+            build = build_v1 if protocol == "v1" else build_v2
+            payload = build(parsed, pred, model.name, model.version, request_id)
+            headers = [
+                _JSON,
+                (VERSION_HEADER.encode(), model.version.encode()),
+                (REQUEST_ID_HEADER.encode(), request_id.encode()),
+            ]
+            await _respond_raw(send, 200, payload, headers)
+            code = 200
+        except ServingError as exc:
+            code = exc.status
+            self.metrics.child(
+                self.metrics.invalid_requests, model.name, exc.reason
+            ).inc()
+            await self._error(send, exc)
+        except Exception:
+            code = 500
+            log.exception("inference failed")
+            await _respond(send, 500, {"error": "internal error; see the server log"})
+        self.metrics.observe_request(
+            model.name,
+            model.version,
+            protocol,
+            code,
+            time.perf_counter() - started,
+            rows,
+        )
+
+    async def _feedback(self, name: str, receive: Receive, send: Send) -> None:
+        model = self.model
+        try:
+            body = await _read_body(receive, self.settings.max_body_bytes)
+            self._check_name(name, None)
+            model.require_ready()
+            loaded = model.loaded
+            assert loaded is not None
+            result = score(
+                parse_feedback(decode_json(body)),
+                model.request_ids,
+                loaded.task,
+                loaded.classes,
+            )
+        except ServingError as exc:
+            self.metrics.child(
+                self.metrics.invalid_requests, model.name, exc.reason
+            ).inc()
+            await self._error(send, exc)
+            return
+        m = self.metrics
+        for outcome, per_version in (
+            ("correct", result.correct),
+            ("incorrect", result.incorrect),
+            ("scored", result.scored),
+        ):
+            for version, count in per_version.items():
+                m.child(m.feedback, model.name, version, outcome).inc(count)
+        for version, total in result.absolute_error.items():
+            m.child(m.feedback_absolute_error, model.name, version).inc(total)
+        if result.unknown:
+            m.child(m.feedback_unknown, model.name).inc(len(result.unknown))
+        await _respond(send, 200, result.as_json())
+
+    async def _error(self, send: Send, exc: ServingError) -> None:
+        await _respond(send, exc.status, {"error": exc.message, "reason": exc.reason})
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BatchTooLarge(
+                    f"request body is over {limit} bytes, the limit of this server"
+                )
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, doc: Any) -> None:
+    await _respond_raw(send, status, orjson.dumps(doc), [_JSON])
+
+
+async def _respond_raw(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_app(settings: ServingSettings) -> ServingApp:
+    """The app for ``settings`` (metrics in multiprocess mode when workers > 1)."""
+    multiproc_dir = settings.metrics_dir if settings.workers > 1 else None
+    metrics = ServingMetrics(multiproc_dir=multiproc_dir)
+    model = ShiplaneModel(settings, metrics, Tracing(settings.otlp_endpoint))
+    return ServingApp(model, settings)
+
+
+def create_app() -> ServingApp:
+    """uvicorn factory for worker processes: settings come from the
+    ``SHIPLANE_SERVING_*`` environment the entry point exported."""
+    return build_app(ServingSettings())

@@ -1,0 +1,308 @@
+"""Find, download and load a Shiplane model.
+
+KServe cannot resolve MLflow registry URIs (kserve#3555); this module does:
+``models:/NAME@ALIAS`` and ``models:/NAME/VERSION`` are resolved with
+:class:`mlflow.MlflowClient` to a version, its run and its alias, then downloaded
+with :func:`mlflow.artifacts.download_artifacts`; ``runs:/`` URIs are downloaded
+the same way; anything else is a local directory (KServe's ``/mnt/models``).
+
+The estimator is read from ``model.skops`` with skops and Shiplane's own allowlist
+(:data:`shiplane.modelformat.TRUSTED_TYPES` plus what the operator adds), never
+with MLflow's loader, which would trust whatever the model file lists.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+
+from shiplane.modelformat import (
+    METADATA_KEY,
+    TRUSTED_TYPES,
+    model_data_path,
+    profile_path,
+)
+from shiplane.profile import ProfileError, ReferenceProfile
+from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
+
+log = logging.getLogger(__name__)
+
+_REGISTRY_URI = re.compile(
+    r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$"
+)
+# MLflow error codes that no retry will fix.
+_FATAL_CODES = frozenset(
+    {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "PERMISSION_DENIED",
+     "UNAUTHENTICATED", "BAD_REQUEST"}
+)  # fmt: skip
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model came from: what every response and metric reports."""
+
+    uri: str
+    version: str
+    alias: str = ""
+    run_id: str = ""
+
+
+@dataclass
+class LoadedModel:
+    """A loaded estimator with everything serving needs to know about it."""
+
+    estimator: Any
+    profile: ReferenceProfile
+    source: ModelSource
+    task: Literal["classification", "regression"]
+    feature_names: list[str]
+    classes: list[Any] | None
+    allow_nan: bool
+    local_dir: Path
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+
+def parse_registry_uri(uri: str) -> tuple[str, str, str] | None:
+    """``(name, alias, version)`` of a ``models:/`` URI (one of alias/version is
+    empty), or None if ``uri`` is not a registry URI.
+
+    Raises:
+        ModelLoadError: ``uri`` starts with ``models:/`` but is malformed.
+    """
+    if not uri.startswith("models:/"):
+        return None
+    match = _REGISTRY_URI.match(uri)
+    if match is None:
+        raise ModelLoadError(
+            f"cannot parse model URI {uri!r}: expected models:/NAME@ALIAS or "
+            "models:/NAME/VERSION"
+        )
+    return match["name"], match["alias"] or "", match["version"] or ""
+
+
+def _is_fatal(exc: Exception) -> bool:
+    code = getattr(exc, "error_code", "")
+    return isinstance(exc, ModelLoadError) or code in _FATAL_CODES
+
+
+def with_retries(
+    what: str,
+    action: Callable[[], Any],
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Run ``action``; on a transient failure wait (exponential backoff, capped)
+    and try again, ``retries`` more times, logging every failure clearly.
+
+    Raises:
+        RegistryUnavailable: every attempt failed.
+        ModelLoadError: a failure no retry can fix (unknown model, bad URI).
+    """
+    delay = backoff_s
+    for attempt in range(retries + 1):
+        try:
+            return action()
+        except Exception as exc:  # MLflow raises many types for one outage
+            if _is_fatal(exc):
+                raise ModelLoadError(f"{what} failed: {exc}") from exc
+            if attempt == retries:
+                raise RegistryUnavailable(
+                    f"{what} failed after {retries + 1} attempts: {exc}"
+                ) from exc
+            log.warning(
+                "%s failed (attempt %d of %d), MLflow unreachable? retrying in "
+                "%.1fs; model not ready: %s",
+                what, attempt + 1, retries + 1, delay, str(exc).splitlines()[0],
+            )  # fmt: skip
+            sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+    raise AssertionError("unreachable")
+
+
+def resolve_and_download(
+    uri: str,
+    download_dir: Path,
+    tracking_uri: str = "",
+    retries: int = 8,
+    backoff_s: float = 1.0,
+) -> tuple[Path, ModelSource]:
+    """Local directory of the model ``uri`` names and where it came from.
+
+    Raises:
+        ModelLoadError: the URI is malformed or names nothing.
+        RegistryUnavailable: MLflow stayed unreachable through every retry.
+    """
+    registry = parse_registry_uri(uri)
+    if registry is None and not uri.startswith("runs:/"):
+        local = Path(uri.removeprefix("file://"))
+        if not local.is_dir():
+            raise ModelLoadError(f"model directory {local} does not exist")
+        return local, ModelSource(uri=uri, version="")
+
+    import mlflow.artifacts
+
+    from shiplane.mlflowclient import download_model_version, registry_client
+
+    client = registry_client(tracking_uri or None)
+    download_dir.mkdir(parents=True, exist_ok=True)
+    if registry is not None:
+        name, alias, version = registry
+
+        def lookup() -> Any:
+            if alias:
+                return client.get_model_version_by_alias(name, alias)
+            return client.get_model_version(name, version)
+
+        found = with_retries(f"resolving {uri}", lookup, retries, backoff_s)
+        source = ModelSource(
+            uri=uri, version=str(found.version), alias=alias, run_id=found.run_id or ""
+        )
+        artifact_uri = f"models:/{name}/{found.version}"
+
+        def download() -> str:
+            target = download_dir / _safe_dirname(artifact_uri)
+            return str(
+                download_model_version(
+                    tracking_uri or None, name, str(found.version), target
+                )
+            )
+    else:
+        run_id = uri.removeprefix("runs:/").split("/", 1)[0]
+        source = ModelSource(uri=uri, version="", run_id=run_id)
+        artifact_uri = uri
+
+        def download() -> str:
+            target = download_dir / _safe_dirname(artifact_uri)
+            target.mkdir(parents=True, exist_ok=True)
+            return str(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=artifact_uri,
+                    dst_path=str(target),
+                    tracking_uri=tracking_uri or None,
+                )
+            )
+
+    local = Path(
+        with_retries(f"downloading {artifact_uri}", download, retries, backoff_s)
+    )
+    return local, source
+
+
+def _safe_dirname(artifact_uri: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", artifact_uri)
+
+
+def read_mlmodel(model_dir: Path) -> dict[str, Any]:
+    """The MLmodel file of ``model_dir`` as a dict (empty if there is none)."""
+    path = model_dir / "MLmodel"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _allows_nan(estimator: Any) -> bool:
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except Exception:  # not a scikit-learn estimator: be strict
+        return False
+
+
+def load_model_dir(
+    model_dir: Path, source: ModelSource, extra_trusted_types: list[str]
+) -> LoadedModel:
+    """Load estimator, profile and metadata from a Shiplane model directory.
+
+    Raises:
+        ModelLoadError: anything missing, untrusted or inconsistent; the message
+            says what and where.
+    """
+    import skops.io
+
+    data_path = model_data_path(model_dir)
+    if not data_path.is_file():
+        raise ModelLoadError(
+            f"{data_path} not found: Shiplane serves MLflow sklearn models saved with "
+            "serialization_format='skops' (see shiplane.modelformat)"
+        )
+    trusted = [*TRUSTED_TYPES, *extra_trusted_types]
+    try:
+        estimator = skops.io.load(data_path, trusted=trusted)
+    except Exception as exc:  # skops raises UntrustedTypesFoundException and others
+        raise ModelLoadError(f"cannot load {data_path} with skops: {exc}") from exc
+    try:
+        profile = ReferenceProfile.load(profile_path(model_dir))
+    except ProfileError as exc:
+        raise ModelLoadError(str(exc)) from exc
+
+    mlmodel = read_mlmodel(model_dir)
+    meta = (mlmodel.get("metadata") or {}).get(METADATA_KEY) or {}
+    task = meta.get("task") or profile.task
+    feature_names = list(meta.get("feature_names") or profile.feature_names)
+    n_in = getattr(estimator, "n_features_in_", len(feature_names))
+    if n_in != len(feature_names) or len(profile.features) != len(feature_names):
+        raise ModelLoadError(
+            f"{model_dir}: the estimator takes {n_in} features, the metadata names "
+            f"{len(feature_names)} and the profile {len(profile.features)}"
+        )
+    classes: list[Any] | None = None
+    if task == "classification":
+        if not hasattr(estimator, "predict_proba") or not hasattr(
+            estimator, "classes_"
+        ):
+            raise ModelLoadError(
+                f"{model_dir}: a classification model needs predict_proba and classes_"
+            )
+        classes = np.asarray(estimator.classes_).tolist()
+    version = source.version or str(meta.get("model_version") or "")
+    run_id = source.run_id or str(mlmodel.get("run_id") or "")
+    if not version:
+        version = f"run-{run_id[:8]}" if run_id else "local"
+    return LoadedModel(
+        estimator=estimator,
+        profile=profile,
+        source=ModelSource(source.uri, version, source.alias, run_id),
+        task=task,
+        feature_names=feature_names,
+        classes=classes,
+        allow_nan=_allows_nan(estimator),
+        local_dir=model_dir,
+        metadata=dict(meta),
+    )
+
+
+def load(
+    uri: str,
+    download_dir: Path,
+    tracking_uri: str = "",
+    extra_trusted_types: list[str] | None = None,
+    retries: int = 8,
+    backoff_s: float = 1.0,
+    version_override: str = "",
+) -> LoadedModel:
+    """Resolve, download and load the model ``uri`` names (see module doc)."""
+    local, source = resolve_and_download(
+        uri, download_dir, tracking_uri, retries, backoff_s
+    )
+    if version_override:
+        source = ModelSource(source.uri, version_override, source.alias, source.run_id)
+    return load_model_dir(local, source, extra_trusted_types or [])

@@ -1,0 +1,193 @@
+"""Every Prometheus collector of the serving runtime, built from the shared specs
+in :mod:`shiplane.metrics` (the contract docs/metrics.md documents).
+
+With one worker the collectors live in an ordinary registry. With several, the
+entry point sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker starts, every
+worker writes its values to its own files there, and whichever worker answers
+``/metrics`` aggregates all of them with ``MultiProcessCollector`` (kserve#2979 is
+what happens without it). Drift is not a per-process value at all: it is
+computed at scrape time from the bin-count windows every worker shares (see
+:mod:`shiplane_serving.drift.window`), so each scrape shows all traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.registry import Collector
+
+from shiplane import metrics as spec
+from shiplane_serving.drift.monitor import DriftReport
+from shiplane_serving.protocol.common import Prediction
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# How a gauge's per-worker values combine in multiprocess mode.
+_GAUGE_MODES: dict[str, Any] = {
+    spec.MODEL_INFO.name: "livemax",
+    spec.MODEL_READY.name: "livemin",
+    spec.BATCH_QUEUE_DEPTH.name: "livesum",
+}
+
+
+def build(metric: spec.MetricSpec, registry: CollectorRegistry) -> Any:
+    """A prometheus_client collector for ``metric``, registered in ``registry``."""
+    kwargs: dict[str, Any] = {"registry": registry, "labelnames": metric.labels}
+    if metric.kind == "counter":
+        return Counter(metric.name, metric.help, **kwargs)
+    if metric.kind == "histogram":
+        return Histogram(
+            metric.name,
+            metric.help,
+            buckets=metric.buckets or Histogram.DEFAULT_BUCKETS,
+            **kwargs,
+        )
+    mode = _GAUGE_MODES.get(metric.name, "livemax")
+    return Gauge(metric.name, metric.help, multiprocess_mode=mode, **kwargs)
+
+
+class DriftCollector(Collector):
+    """Drift gauges, computed when Prometheus scrapes."""
+
+    def __init__(
+        self, source: Callable[[], tuple[str, str, DriftReport] | None]
+    ) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        found = self._source()
+        if found is None:
+            return
+        model, version, report = found
+        labels = [spec.MODEL, spec.MODEL_VERSION, spec.FEATURE]
+        psi = GaugeMetricFamily(spec.DRIFT_PSI.name, spec.DRIFT_PSI.help, labels=labels)
+        ks = GaugeMetricFamily(spec.DRIFT_KS.name, spec.DRIFT_KS.help, labels=labels)
+        for f in report.features:
+            psi.add_metric([model, version, f.name], f.psi)
+            ks.add_metric([model, version, f.name], f.ks or 0.0)
+        psi.add_metric([model, version, report.prediction.name], report.prediction.psi)
+        mlabels = list(spec.MODEL_LABELS)
+        share = GaugeMetricFamily(
+            spec.DRIFT_SHARE.name, spec.DRIFT_SHARE.help, labels=mlabels
+        )
+        share.add_metric([model, version], report.drifted_share)
+        rows = GaugeMetricFamily(
+            spec.DRIFT_WINDOW_ROWS.name, spec.DRIFT_WINDOW_ROWS.help, labels=mlabels
+        )
+        rows.add_metric([model, version], report.window_rows)
+        yield from (psi, ks, share, rows)
+
+
+class ServingMetrics:
+    """The collectors of one serving process.
+
+    Args:
+        registry: where single-process collectors register (tests pass their
+            own); in multiprocess mode values go to files regardless.
+        multiproc_dir: the ``PROMETHEUS_MULTIPROC_DIR`` of a multi-worker server,
+            or None.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        multiproc_dir: Path | None = None,
+    ) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.multiproc_dir = multiproc_dir
+        r = self.registry
+        self.requests = build(spec.REQUESTS, r)
+        self.request_duration = build(spec.REQUEST_DURATION, r)
+        self.request_rows = build(spec.REQUEST_ROWS, r)
+        self.invalid_requests = build(spec.INVALID_REQUESTS, r)
+        self.predictions = build(spec.PREDICTIONS, r)
+        self.prediction_value = build(spec.PREDICTION_VALUE, r)
+        self.model_info = build(spec.MODEL_INFO, r)
+        self.model_ready = build(spec.MODEL_READY, r)
+        self.feedback = build(spec.FEEDBACK, r)
+        self.feedback_absolute_error = build(spec.FEEDBACK_ABSOLUTE_ERROR, r)
+        self.feedback_unknown = build(spec.FEEDBACK_UNKNOWN, r)
+        self.batch_rows = build(spec.BATCH_ROWS, r)
+        self.batch_queue_depth = build(spec.BATCH_QUEUE_DEPTH, r)
+        self._drift: DriftCollector | None = None
+        # Labelled children cached: label lookup is a measurable share of a
+        # sub-millisecond request.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def add_drift(self, collector: DriftCollector) -> None:
+        """Export drift gauges through ``collector`` on every scrape."""
+        self._drift = collector
+        if self.multiproc_dir is None:
+            self.registry.register(collector)
+
+    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def observe_request(
+        self,
+        model: str,
+        version: str,
+        protocol: str,
+        code: int,
+        duration_s: float,
+        rows: int,
+    ) -> None:
+        """Count one answered inference request."""
+        self.child(self.requests, model, version, protocol, str(code)).inc()
+        self.child(self.request_duration, model, version, protocol).observe(duration_s)
+        if rows:
+            self.child(self.request_rows, model, version).inc(rows)
+
+    def observe_predictions(
+        self, model: str, version: str, pred: Prediction, classes: list[str]
+    ) -> None:
+        """Count one model call's predictions (each row once)."""
+        if pred.class_index is not None:
+            if pred.class_index.size == 1:
+                label = classes[int(pred.class_index[0])]
+                self.child(self.predictions, model, version, label).inc()
+                return
+            counts = np.bincount(pred.class_index, minlength=len(classes))
+            for label, count in zip(classes, counts.tolist(), strict=True):
+                if count:
+                    self.child(self.predictions, model, version, label).inc(count)
+        else:
+            hist = self.child(self.prediction_value, model, version)
+            for value in pred.labels.tolist():
+                hist.observe(value)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition for ``/metrics`` (every worker's values aggregated)."""
+        if self.multiproc_dir is None:
+            return generate_latest(self.registry), CONTENT_TYPE
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            registry, path=str(self.multiproc_dir)
+        )
+        if self._drift is not None:
+            registry.register(self._drift)
+        return generate_latest(registry), CONTENT_TYPE
+
+
+def mark_process_dead(multiproc_dir: Path | None, pid: int) -> None:
+    """Drop a stopped worker's live gauges (multiprocess mode only)."""
+    if multiproc_dir is not None:
+        multiprocess.mark_process_dead(pid, str(multiproc_dir))  # type: ignore[no-untyped-call]

@@ -1,0 +1,350 @@
+"""The Shiplane model: a ``kserve.Model`` that KServe's own ModelServer can run,
+and the same object Shiplane's lean REST app and gRPC server call.
+
+Loading resolves the URI (MLflow registry, ``runs:/``, local directory), loads the
+estimator with skops and the reference profile, and sets up drift, batching and
+request ids. Prediction validates input once (``protocol``), then calls
+scikit-learn with its own validation switched off, through the opportunistic
+batcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import kserve
+import numpy as np
+import orjson
+import sklearn
+from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+
+from shiplane_serving import fastpath, loader
+from shiplane_serving.batching import OpportunisticBatcher
+from shiplane_serving.drift import DriftConfig, DriftMonitor
+from shiplane_serving.drift.monitor import DriftReport
+from shiplane_serving.errors import ModelLoadError, ModelNotReady, ServingError
+from shiplane_serving.feedback import RequestIds, encode_predictions
+from shiplane_serving.metrics import DriftCollector, ServingMetrics
+from shiplane_serving.protocol import (
+    InputSchema,
+    ParsedRequest,
+    Prediction,
+    build_v1,
+    parse_v1,
+)
+from shiplane_serving.protocol.common import FloatMatrix, to_matrix
+from shiplane_serving.protocol.v2 import labels_datatype, parse_outputs
+from shiplane_serving.settings import ServingSettings
+from shiplane_serving.tracing import Tracing
+
+log = logging.getLogger(__name__)
+
+VERSION_HEADER = "x-shiplane-model-version"
+REQUEST_ID_HEADER = "x-shiplane-request-id"
+
+
+class ShiplaneModel(kserve.Model):  # type: ignore[misc]
+    """A scikit-learn model served with Shiplane's metrics, drift and feedback.
+
+    Args:
+        settings: the process settings.
+        metrics: the process's collectors.
+        tracing: spans (off unless configured).
+    """
+
+    def __init__(
+        self,
+        settings: ServingSettings,
+        metrics: ServingMetrics,
+        tracing: Tracing | None = None,
+    ) -> None:
+        super().__init__(settings.model_name, return_response_headers=True)
+        self.settings = settings
+        self.metrics = metrics
+        self.tracing = tracing or Tracing("")
+        self.loaded: loader.LoadedModel | None = None
+        self.load_error: str = ""
+        self.schema: InputSchema | None = None
+        self.batcher: OpportunisticBatcher | None = None
+        self.drift: DriftMonitor | None = None
+        secret = settings.feedback_secret.encode() or secrets.token_bytes(32)
+        self.request_ids = RequestIds(secret, settings.feedback_ttl_s)
+        self._class_index: dict[Any, int] | None = None
+        self._classes: np.ndarray[Any, Any] | None = None
+        self._class_labels: list[str] = []
+        self._direct: Callable[[FloatMatrix], Any] | None = None
+        # One thread: one model call at a time per worker, as batching intends.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="shiplane-model")
+        self.metrics.child(self.metrics.model_ready, self.name).set(0)
+
+    # ---- loading -----------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        return self.loaded.source.version if self.loaded else ""
+
+    def load(self) -> bool:
+        """Resolve, download and load the model; never raises.
+
+        Returns:
+            True when the model is ready; otherwise ``load_error`` says why and
+            the model never serves.
+        """
+        s = self.settings
+        started = time.monotonic()
+        try:
+            with self.tracing.span("shiplane.load", uri=s.model_uri):
+                loaded = loader.load(
+                    s.model_uri, s.download_dir, s.tracking_uri, s.extra_trusted_types,
+                    s.load_retries, s.load_backoff_s, s.model_version,
+                )  # fmt: skip
+                self._activate(loaded)
+        except ModelLoadError as exc:
+            self.load_error = str(exc)
+            log.error("model %s failed to load and will not serve: %s", self.name, exc)
+            return False
+        except Exception as exc:  # a broken model file must not take the server down
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("model %s failed to load and will not serve", self.name)
+            return False
+        src = loaded.source
+        log.info(
+            "model %s ready: version %s alias %r run %s from %s (%s, %d features) "
+            "in %.1fs",
+            self.name, src.version, src.alias, src.run_id, src.uri, loaded.task,
+            loaded.n_features, time.monotonic() - started,
+        )  # fmt: skip
+        return True
+
+    def _activate(self, loaded: loader.LoadedModel) -> None:
+        s = self.settings
+        self.schema = InputSchema(
+            feature_names=tuple(loaded.feature_names),
+            allow_nan=loaded.allow_nan,
+            max_rows=s.max_batch_rows,
+            has_proba=loaded.task == "classification",
+        )
+        if loaded.classes is not None:
+            self._classes = np.asarray(loaded.estimator.classes_)
+            self._class_index = {c: i for i, c in enumerate(self._classes.tolist())}
+            self._class_labels = [str(c) for c in self._classes.tolist()]
+        if s.direct_call:
+            self._direct = fastpath.verified(
+                loaded.estimator, loaded.profile, loaded.allow_nan,
+                classifier=loaded.classes is not None,
+            )  # fmt: skip
+            log.info(
+                "model %s: %s", self.name,
+                "direct call path verified and used" if self._direct
+                else "scikit-learn's own predict path",
+            )  # fmt: skip
+        if s.drift:
+            directory = s.metrics_dir if s.workers > 1 else None
+            self.drift = DriftMonitor(
+                loaded.profile,
+                DriftConfig(
+                    s.drift_window_s, s.drift_subwindows, s.drift_min_rows,
+                    s.drift_psi_threshold, s.drift_ks_alpha,
+                ),
+                directory,
+                loaded.allow_nan,
+            )  # fmt: skip
+            if self._classes is not None:
+                self.drift.set_classes(self._class_labels)
+            self.metrics.add_drift(DriftCollector(self._drift_report))
+        self.batcher = OpportunisticBatcher(
+            self._predict_rows,
+            s.batch_max_rows,
+            self._executor if s.model_thread else None,
+            on_batch=self._on_batch,
+            enabled=s.batching,
+            after=self._after_call,
+        )
+        self.loaded = loaded
+        src = loaded.source
+        self.metrics.child(
+            self.metrics.model_info, self.name, src.version, src.alias, src.run_id
+        ).set(1)
+        self.metrics.child(self.metrics.model_ready, self.name).set(1)
+        self.ready = True
+
+    def _drift_report(self) -> tuple[str, str, DriftReport] | None:
+        if self.drift is None:
+            return None
+        return self.name, self.version, self.drift.report()
+
+    # ---- prediction ------------------------------------------------------------------
+    def _on_batch(self, rows: int, waiting: int) -> None:
+        m = self.metrics
+        m.child(m.batch_rows, self.name, self.version).observe(rows)
+        m.child(m.batch_queue_depth, self.name, self.version).set(waiting)
+
+    def _predict_rows(self, x: FloatMatrix) -> Prediction:
+        """One model call. Input is validated already, so scikit-learn's own
+        checks are skipped (or, with the verified direct path, not run at all)."""
+        assert self.loaded is not None
+        if self._direct is not None:
+            out = self._direct(x)
+            if self._classes is None:
+                return Prediction(labels=np.asarray(out), proba=None)
+            proba = np.asarray(out, dtype=np.float64)
+            index = np.argmax(proba, axis=1)
+            return Prediction(self._classes[index], proba, index)
+        est = self.loaded.estimator
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            if self._classes is not None:
+                proba = np.asarray(est.predict_proba(x), dtype=np.float64)
+                # The class with the highest probability: what predict() returns
+                # for every estimator Shiplane trains, at no second call.
+                index = np.argmax(proba, axis=1)
+                pred = Prediction(self._classes[index], proba, index)
+            else:
+                pred = Prediction(labels=np.asarray(est.predict(x)), proba=None)
+        return pred
+
+    def _after_call(self, x: FloatMatrix, pred: Prediction) -> None:
+        """Count a call's predictions and feed drift (after the answers left)."""
+        self.metrics.observe_predictions(
+            self.name, self.version, pred, self._class_labels
+        )
+        if self.drift is not None:
+            self.drift.update(x, pred)
+
+    def require_ready(self) -> InputSchema:
+        """The input schema of the loaded model.
+
+        Raises:
+            ModelNotReady: still loading, or the load failed (with the reason).
+        """
+        if self.schema is None or self.batcher is None:
+            why = f"failed to load: {self.load_error}" if self.load_error else "loading"
+            raise ModelNotReady(f"model {self.name!r} is not ready ({why})")
+        return self.schema
+
+    async def infer(self, parsed: ParsedRequest) -> tuple[Prediction, str]:
+        """Predict a validated request; returns the prediction and its request id."""
+        self.require_ready()
+        assert self.batcher is not None
+        with self.tracing.span("shiplane.predict", rows=parsed.rows):
+            pred = await self.batcher.submit(parsed.x)
+        request_id = self.request_ids.make(self.version, encode_predictions(pred))
+        return pred, request_id
+
+    async def close(self) -> None:
+        """Answer everything queued, then stop."""
+        if self.batcher is not None:
+            await self.batcher.close()
+        self._executor.shutdown(wait=True)
+        self.tracing.shutdown()
+
+    # ---- kserve.Model interface (KServe's ModelServer and the gRPC server) -----------
+    async def predict(
+        self,
+        payload: dict[str, Any] | bytes | InferRequest,
+        headers: dict[str, str] | None = None,
+        response_headers: dict[str, str] | None = None,
+    ) -> dict[str, Any] | InferResponse:
+        """KServe's predict hook: V1 dicts and V2/gRPC ``InferRequest``s."""
+        started = time.perf_counter()
+        protocol = "v1"
+        if isinstance(payload, InferRequest):
+            protocol = "grpc" if payload.from_grpc else "v2"
+        code, rows = 200, 0
+        try:
+            schema = self.require_ready()
+            if isinstance(payload, InferRequest):
+                parsed = self._parse_infer_request(payload, schema)
+            else:
+                # KServe hands V1 bodies over decoded, or raw without a JSON
+                # content type.
+                raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+                parsed = parse_v1(raw, schema, self.settings.v1_default_output)
+            pred, request_id = await self.infer(parsed)
+            rows = parsed.rows
+            if response_headers is not None:
+                response_headers[VERSION_HEADER] = self.version
+                response_headers[REQUEST_ID_HEADER] = request_id
+            if isinstance(payload, InferRequest):
+                return self._infer_response(payload, parsed, pred, request_id)
+            return dict(
+                orjson.loads(
+                    build_v1(parsed, pred, self.name, self.version, request_id)
+                )
+            )
+        except ServingError as exc:
+            # KServe answers InvalidInput with 400 (gRPC INVALID_ARGUMENT).
+            code = 400
+            self.metrics.child(
+                self.metrics.invalid_requests, self.name, exc.reason
+            ).inc()
+            from kserve.errors import InvalidInput
+
+            raise InvalidInput(exc.message) from exc
+        finally:
+            self.metrics.observe_request(
+                self.name, self.version, protocol, code,
+                time.perf_counter() - started, rows,
+            )  # fmt: skip
+
+    def _parse_infer_request(
+        self, request: InferRequest, schema: InputSchema
+    ) -> ParsedRequest:
+        outputs = parse_outputs(
+            {"outputs": [{"name": o.name} for o in request.request_outputs]}
+            if request.request_outputs
+            else {},
+            schema,
+        )
+        if len(request.inputs) != 1:
+            from shiplane_serving.errors import FeatureCountError
+
+            raise FeatureCountError(
+                f"send one [rows, {schema.n_features}] input tensor, got "
+                f"{len(request.inputs)}"
+            )
+        try:
+            arr = request.inputs[0].as_numpy()
+        except Exception as exc:
+            from shiplane_serving.errors import FeatureTypeError
+
+            raise FeatureTypeError(f"input tensor is not numeric: {exc}") from exc
+        rows = arr.tolist() if arr.ndim == 2 else arr
+        return ParsedRequest(
+            x=to_matrix(rows, schema, "inputs[0]"),
+            outputs=outputs,
+            client_id=request.id,
+        )
+
+    def _infer_response(
+        self,
+        request: InferRequest,
+        parsed: ParsedRequest,
+        pred: Prediction,
+        request_id: str,
+    ) -> InferResponse:
+        outputs = []
+        for kind in parsed.outputs:
+            if kind == "predict_proba" and pred.proba is not None:
+                out = InferOutput("predict_proba", list(pred.proba.shape), "FP64")
+                out.set_data_from_numpy(pred.proba, binary_data=False)
+            else:
+                labels = pred.labels
+                datatype = labels_datatype(labels)
+                data = labels.astype(np.int64) if datatype == "INT64" else labels
+                if datatype == "BYTES":
+                    data = labels.astype(object)
+                out = InferOutput("predict", [parsed.rows], datatype)
+                out.set_data_from_numpy(data, binary_data=False)
+            outputs.append(out)
+        return InferResponse(
+            response_id=request.id or request_id,
+            model_name=self.name,
+            model_version=self.version,
+            infer_outputs=outputs,
+            parameters={"request_id": request_id},
+            from_grpc=request.from_grpc,
+        )

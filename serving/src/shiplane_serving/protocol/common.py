@@ -1,0 +1,194 @@
+"""What both protocols share: the model's input schema, turning decoded JSON into
+one float64 matrix (validated once, so scikit-learn's own checks can be skipped),
+and the predictions a request gets back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from shiplane_serving.errors import (
+    BadJSON,
+    BatchTooLarge,
+    FeatureCountError,
+    FeatureTypeError,
+    NonFiniteError,
+)
+
+OutputKind = Literal["predict", "predict_proba"]
+OUTPUT_KINDS: Final[tuple[OutputKind, ...]] = ("predict", "predict_proba")
+FloatMatrix = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class InputSchema:
+    """What a request must look like for the loaded model."""
+
+    feature_names: tuple[str, ...]
+    allow_nan: bool
+    max_rows: int
+    has_proba: bool
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+
+@dataclass
+class ParsedRequest:
+    """A validated request: rows to predict and what to answer with."""
+
+    x: FloatMatrix
+    outputs: tuple[OutputKind, ...]
+    client_id: str | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass
+class Prediction:
+    """What the model answered for one request's rows."""
+
+    labels: npt.NDArray[Any]
+    """Predicted class (classification) or value (regression) per row."""
+    proba: FloatMatrix | None
+    """Class probabilities per row (classification only)."""
+    class_index: npt.NDArray[np.intp] | None = None
+    """Index of each row's class in ``classes_`` (classification only)."""
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a request body.
+
+    Raises:
+        BadJSON: the body is not JSON; the message quotes the decoder.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        error = exc
+    # orjson rejects NaN, Infinity and overflowing numbers (1e999); Python's
+    # decoder reads them, so the client hears "NaN is not allowed here" instead
+    # of "bad JSON" (slow path, errors only).
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadJSON(f"request body is not valid JSON: {error}") from error
+
+
+def _first_non_number(rows: Any) -> str:
+    """Describe the first value that is not a number (slow path, errors only)."""
+    stack: list[tuple[str, Any]] = [("", rows)]
+    while stack:
+        where, value = stack.pop(0)
+        if isinstance(value, list):
+            stack[:0] = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{where} = {orjson.dumps(value).decode()[:60]}"
+    return "a value"
+
+
+def to_matrix(rows: Any, schema: InputSchema, what: str) -> FloatMatrix:
+    """Turn decoded rows (lists of numbers) into a validated float64 matrix.
+
+    Args:
+        rows: a list of rows, each a list of ``n_features`` numbers.
+        schema: the model's input schema.
+        what: how the client named these rows, for messages (``instances``).
+
+    Raises:
+        FeatureCountError, FeatureTypeError, NonFiniteError, BatchTooLarge: with a
+            message that says what was wrong and what was expected.
+    """
+    n = schema.n_features
+    if not isinstance(rows, list) or not rows:
+        raise FeatureTypeError(
+            f"{what} must be a non-empty list of rows of {n} numbers"
+        )
+    if len(rows) > schema.max_rows:
+        raise BatchTooLarge(
+            f"{what} has {len(rows)} rows; this server takes at most "
+            f"{schema.max_rows} per request"
+        )
+    try:
+        arr = np.asarray(rows)
+    except (ValueError, TypeError, OverflowError):
+        arr = None
+    if arr is None or arr.dtype == object and arr.ndim != 2:
+        # Ragged: find the first row with the wrong length to say which.
+        for i, row in enumerate(rows):
+            if not isinstance(row, list):
+                raise FeatureTypeError(
+                    f"{what}[{i}] must be a list of {n} numbers, got "
+                    f"{type(row).__name__}"
+                )
+            if len(row) != n:
+                raise FeatureCountError(
+                    f"{what}[{i}] has {len(row)} features; the model expects {n}"
+                )
+        raise FeatureTypeError(
+            f"{what}: values must be numbers ({_first_non_number(rows)})"
+        )
+    if arr.ndim != 2:
+        if arr.ndim == 1:
+            raise FeatureTypeError(
+                f"{what} must be a list of rows, each a list of {n} numbers "
+                f"(got a flat list of {arr.shape[0]} values)"
+            )
+        raise FeatureTypeError(f"{what} must be a list of rows of {n} numbers")
+    if arr.shape[1] != n:
+        raise FeatureCountError(
+            f"{what} rows have {arr.shape[1]} features; the model expects {n} "
+            f"({', '.join(schema.feature_names[:5])}{', ...' if n > 5 else ''})"
+        )
+    kind = arr.dtype.kind
+    if kind == "f":
+        x = arr if arr.dtype == np.float64 else arr.astype(np.float64)
+    elif kind in "iu":
+        x = arr.astype(np.float64)
+    elif (
+        kind == "O"
+        and schema.allow_nan
+        and all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+            for v in arr.ravel()
+        )
+    ):
+        x = arr.astype(np.float64)  # None -> NaN, a missing value the model takes
+    else:
+        raise FeatureTypeError(
+            f"{what}: every feature must be a number ({_first_non_number(rows)})"
+        )
+    check_finite(x, schema, what)
+    return x
+
+
+def check_finite(x: FloatMatrix, schema: InputSchema, what: str) -> None:
+    """Reject infinities always, NaN unless the model handles missing values.
+
+    Raises:
+        NonFiniteError: naming the first offending row and feature.
+    """
+    finite = np.isfinite(x)
+    if finite.all():
+        return
+    bad = ~finite if not schema.allow_nan else np.isinf(x)
+    if not bad.any():
+        return
+    row, col = (int(v) for v in np.argwhere(bad)[0])
+    allowed = (
+        "NaN (missing) is allowed, infinity is not"
+        if schema.allow_nan
+        else ("this model takes neither NaN (missing) nor infinity")
+    )
+    raise NonFiniteError(
+        f"{what}[{row}] feature {schema.feature_names[col]!r} is {x[row, col]}: "
+        f"{allowed}"
+    )

@@ -1,0 +1,127 @@
+"""Streaming drift, in-process: PSI/KS math, low on reference-like data, high on
+shifted data, bounded memory, a sliding window, and windows shared by workers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shiplane.profile import build_profile, fingerprint
+from shiplane_serving.drift import DriftConfig, DriftMonitor
+from shiplane_serving.drift.stats import binned_ks, ks_critical, psi
+from shiplane_serving.drift.window import WindowCounts
+from shiplane_serving.protocol.common import Prediction
+
+
+def test_psi_and_ks_known_values() -> None:
+    e = np.array([0.5, 0.5])
+    assert psi(e, e) == 0.0
+    assert psi(np.array([0.7, 0.3]), e) == pytest.approx(
+        0.2 * math.log(0.7 / 0.5) + (-0.2) * math.log(0.3 / 0.5)
+    )
+    assert binned_ks(np.array([1.0, 0.0]), e) == pytest.approx(0.5)
+    # c(0.05) = 1.358 (the usual table value)
+    assert ks_critical(100, 100, 0.05) == pytest.approx(
+        1.358 * math.sqrt(0.02), rel=1e-3
+    )
+
+
+@pytest.fixture(scope="module")
+def reference() -> tuple[np.ndarray, np.ndarray, object]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 5))
+    y = (x[:, 0] > 0).astype(int)
+    profile = build_profile(x, [f"f{i}" for i in range(5)], y, "classification",
+                            fingerprint(x, y))  # fmt: skip
+    return x, y, profile
+
+
+def _feed(monitor: DriftMonitor, x: np.ndarray, y: np.ndarray, batch: int = 7) -> None:
+    for start in range(0, len(x), batch):
+        xs, ys = x[start : start + batch], y[start : start + batch]
+        monitor.update(xs, Prediction(labels=ys, proba=None, class_index=ys))
+
+
+def test_reference_like_data_stays_low_shifted_data_rises(reference) -> None:  # type: ignore[no-untyped-def]
+    x, y, profile = reference
+    rng = np.random.default_rng(1)
+    live = rng.normal(size=(1000, 5))
+    monitor = DriftMonitor(profile, DriftConfig(min_rows=200))
+    monitor.set_classes(["0", "1"])
+    _feed(monitor, live, (live[:, 0] > 0).astype(int))
+    report = monitor.report()
+    assert report.window_rows == 1000
+    assert report.drifted_share <= 0.2
+    assert max(f.psi for f in report.features) < 0.1
+    assert report.prediction.psi < 0.1
+
+    shifted = live.copy()
+    shifted[:, :3] += 1.0  # three of five features move by one standard deviation
+    drifting = DriftMonitor(profile, DriftConfig(min_rows=200))
+    drifting.set_classes(["0", "1"])
+    _feed(drifting, shifted, np.ones(1000, dtype=int))
+    report = drifting.report()
+    assert report.drifted_share == pytest.approx(0.6)
+    assert [f.drifted for f in report.features] == [True, True, True, False, False]
+    assert all(f.psi > 0.2 for f in report.features[:3])
+    assert report.prediction.drifted
+
+
+def test_below_min_rows_nothing_is_flagged(reference) -> None:  # type: ignore[no-untyped-def]
+    _, _, profile = reference
+    monitor = DriftMonitor(profile, DriftConfig(min_rows=500))
+    monitor.set_classes(["0", "1"])
+    x = np.full((100, 5), 9.0)
+    _feed(monitor, x, np.ones(100, dtype=int))
+    report = monitor.report()
+    assert report.window_rows == 100 and report.drifted_share == 0.0
+    assert report.features[0].psi > 1  # the statistic itself is still reported
+
+
+def test_window_slides_and_memory_is_bounded() -> None:
+    now = [1000.0]
+    window = WindowCounts(3, window_s=60, subwindows=6, clock=lambda: now[0])
+    size = window.ring.nbytes
+    for _ in range(100):
+        window.add(np.array([1, 0, 0]), 1)
+        now[0] += 5  # ten seconds per sub-window, so two adds per slot
+    assert window.ring.nbytes == size
+    counts, rows = window.totals()
+    # the window is the current (still empty) sub-window and the five before it
+    assert rows == 10 and counts.tolist() == [10, 0, 0]
+    now[0] += 120
+    assert window.totals()[1] == 0  # everything aged out
+
+
+def test_workers_share_one_window_through_files(tmp_path: Path, reference) -> None:  # type: ignore[no-untyped-def]
+    _, _, profile = reference
+    a = DriftMonitor(profile, DriftConfig(), tmp_path)
+    a.set_classes(["0", "1"])
+    # A second "worker": same layout, its own file (named by pid, so fake one).
+    b = DriftMonitor(profile, DriftConfig(), None)
+    b.set_classes(["0", "1"])
+    other = np.memmap(tmp_path / "drift_999999.counts", dtype=np.int64, mode="w+",
+                      shape=a.window.ring.shape)  # fmt: skip
+    b.window.ring = other
+    other[:, 0] = -1
+    x = np.zeros((10, 5))
+    _feed(a, x, np.zeros(10, dtype=int))
+    _feed(b, x, np.zeros(10, dtype=int))
+    other.flush()
+    assert a.report().window_rows == 20
+    assert len(list(tmp_path.glob("drift_*.counts"))) == 2
+
+
+def test_nan_inputs_are_not_binned(reference) -> None:  # type: ignore[no-untyped-def]
+    _, _, profile = reference
+    monitor = DriftMonitor(profile, DriftConfig(min_rows=1), allow_nan=True)
+    monitor.set_classes(["0", "1"])
+    x = np.zeros((4, 5))
+    x[:, 2] = np.nan
+    _feed(monitor, x, np.zeros(4, dtype=int))
+    counts, rows = monitor.window.totals()
+    assert rows == 4
+    assert counts[-1] == 4  # the missing-value bin
