@@ -10,6 +10,8 @@ export UV_PYTHON ?= 3.11
 STATE := $(CURDIR)/.shiplane
 MLFLOW_PORT ?= 5000
 PYTEST_ARGS ?=
+# Most tests wait on real servers (start-up, scrapes), so 3 workers beat 2 cores.
+PYTEST_WORKERS ?= 3
 BENCH_ARGS ?=
 CONFIG ?= training/configs/breast_cancer.yaml
 MODEL ?= breast-cancer
@@ -48,7 +50,7 @@ typecheck: env ## mypy --strict on our packages
 .PHONY: test
 test: env tools lint typecheck ## everything CI checks: lint, types, tests, chart, rules, terraform, workflows
 	$(call say,pytest)
-	uv run --frozen pytest $(PYTEST_ARGS)
+	uv run --frozen pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # Finer test targets for the CI matrix (.github/workflows/ci.yml).
 TOOL_MARKERS := helm or prometheus or terraform or workflows
