@@ -84,7 +84,7 @@ def stop(state: Path) -> int:
     workdir = state / "demo"
     stopped = [
         pid.stem
-        for pid in sorted(workdir.glob("*.pid"))
+        for pid in sorted(workdir.rglob("*.pid"))
         if localstack.stop_pidfile(pid)
     ]
     print("stopped: " + ", ".join(stopped) if stopped else "nothing was running")

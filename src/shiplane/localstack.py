@@ -157,7 +157,10 @@ def mlflow_server(workdir: Path, port: int | None = None) -> ManagedProcess:
         "--serve-artifacts",
     ]  # fmt: skip
     return ManagedProcess(
-        "mlflow", argv, workdir, env={"MLFLOW_TRACKING_URI": ""},
+        "mlflow", argv, workdir,
+        # No job executor: its six huey worker processes serve MLflow's GenAI
+        # jobs, which Shiplane does not use, and double the start-up time.
+        env={"MLFLOW_TRACKING_URI": "", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         url=f"http://{LOOPBACK}:{port}",
     )  # fmt: skip
 
