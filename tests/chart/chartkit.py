@@ -9,15 +9,15 @@ models, and the prometheus-operator objects, checked structurally.
 from __future__ import annotations
 
 import functools
-import re
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import kserve.models
-import kubernetes.client.models
 import yaml
+
+from shiplane.control import schema
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "shiplane"
@@ -111,88 +111,12 @@ def pod_specs(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 # ---- KServe objects against the SDK's generated models --------------------------
 
-# kserve's generator writes list[X] / dict(str, X), the kubernetes client's List[X] /
-# Dict[str, X].
-_LIST = re.compile(r"^(?:list|List)\[(.+)\]$")
-_DICT = re.compile(r"^(?:dict\(([^,]+), (.+)\)|Dict\[([^,]+), (.+)\])$")
-# Resource quantities are int-or-string in Kubernetes, plain str in the SDK models.
-_QUANTITY_PARENTS = re.compile(r"\.(limits|requests)\.[^.]+$")
-_SCALARS: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "date": (str,),
-    "datetime": (str,),
-    "object": (object,),
-}
-
-
-def _model_class(name: str) -> type | None:
-    for module in (kserve.models, kubernetes.client.models):
-        cls = getattr(module, name, None)
-        if cls is not None and hasattr(cls, "openapi_types"):
-            return cls  # type: ignore[no-any-return]
-    return None
-
-
-def check_against_model(value: Any, type_name: str, path: str) -> list[str]:
-    """Every problem of `value` against an OpenAPI-generated type, by JSON path.
-
-    An unknown key (not in the model's ``attribute_map``), a value of the wrong
-    type, or a type the SDK does not define is a problem.
-    """
-    if match := _LIST.match(type_name):
-        if not isinstance(value, list):
-            return [
-                f"{path}: expected a list ({type_name}), got {type(value).__name__}"
-            ]
-        return [
-            problem
-            for i, item in enumerate(value)
-            for problem in check_against_model(item, match[1], f"{path}[{i}]")
-        ]
-    if match := _DICT.match(type_name):
-        if not isinstance(value, dict):
-            return [f"{path}: expected a map ({type_name}), got {type(value).__name__}"]
-        return [
-            problem
-            for key, item in value.items()
-            for problem in check_against_model(
-                item, match[2] or match[4], f"{path}.{key}"
-            )
-        ]
-    if type_name in _SCALARS:
-        expected = _SCALARS[type_name]
-        if type_name == "str" and _QUANTITY_PARENTS.search(path):
-            expected = (str, int, float)
-        # bool is an int in Python; YAML `true` where an int belongs is still wrong.
-        if isinstance(value, bool) and bool not in expected and object not in expected:
-            return [f"{path}: expected {type_name}, got bool"]
-        if not isinstance(value, expected):
-            return [f"{path}: expected {type_name}, got {type(value).__name__}"]
-        return []
-    cls = _model_class(type_name)
-    if cls is None:
-        return [f"{path}: the SDKs define no type {type_name}"]
-    if not isinstance(value, dict):
-        return [f"{path}: expected an object ({type_name}), got {type(value).__name__}"]
-    by_json_key = {json: attr for attr, json in cls.attribute_map.items()}
-    problems = []
-    for key, item in value.items():
-        if key not in by_json_key:
-            problems.append(f"{path}.{key}: not a field of {type_name}")
-            continue
-        field_type = cls.openapi_types[by_json_key[key]]
-        problems += check_against_model(item, field_type, f"{path}.{key}")
-    return problems
-
 
 def check_kserve_object(obj: Mapping[str, Any]) -> list[str]:
     """Problems of a rendered InferenceService or ServingRuntime."""
     cls = KSERVE_KINDS[(obj["apiVersion"], obj["kind"])]
     where = f"{obj['kind']}/{obj['metadata']['name']}"
-    return check_against_model(dict(obj), cls.__name__, where)
+    return schema.validate(dict(obj), cls.__name__, path=where)
 
 
 # ---- prometheus-operator objects ---------------------------------------------------

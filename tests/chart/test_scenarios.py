@@ -91,12 +91,12 @@ def test_sdk_validator_catches_unknown_and_mistyped_fields() -> None:
     problems = chartkit.check_kserve_object(isvc)
     where = "InferenceService/breast-cancer.spec"
     assert (
-        f"{where}.canary[0].trafficPrecent: not a field of V1beta1CanarySpec"
+        f"{where}.canary[0].trafficPrecent: unknown field of V1beta1CanarySpec"
         in problems
     )
     assert f"{where}.predictor.minReplicas: expected int, got str" in problems
     assert any(
-        "valueFrom.secretRef: not a field of V1EnvVarSource" in p for p in problems
+        "valueFrom.secretRef: unknown field of V1EnvVarSource" in p for p in problems
     )
 
 

@@ -25,6 +25,8 @@ _DICT = re.compile(
     r"^(?:dict|Dict)\((?:str|StrictStr), (?P<value>.+)\)$|"
     r"^(?:dict|Dict)\[(?:str|StrictStr), (?P<value2>.+)\]$"
 )
+# Resource quantities are int-or-string in Kubernetes, plain str in the SDK models.
+_QUANTITY = re.compile(r"\.(limits|requests)\.[^.]+$")
 _SCALARS: dict[str, tuple[type, ...]] = {
     "str": (str,),
     "int": (int,),
@@ -56,10 +58,16 @@ def available() -> bool:
     return True
 
 
-def validate(obj: Any, model: str = ROOT_MODEL) -> list[str]:
-    """Every schema problem in ``obj`` as ``path: problem`` lines (empty = valid)."""
+def validate(obj: Any, model: str = ROOT_MODEL, path: str = "") -> list[str]:
+    """Every schema problem in ``obj`` as ``path: problem`` lines (empty = valid).
+
+    Args:
+        obj: the object as JSON-like dicts and lists.
+        model: the SDK model it must match (e.g. ``V1alpha1ServingRuntime``).
+        path: prefix for the reported paths (e.g. ``InferenceService/NAME``).
+    """
     problems: list[str] = []
-    _check(obj, model, "", problems)
+    _check(obj, model, path, problems)
     return problems
 
 
@@ -86,6 +94,8 @@ def _check(value: Any, type_name: str, path: str, problems: list[str]) -> None:
         return
     if type_name in _SCALARS:
         expected = _SCALARS[type_name]
+        if type_name == "str" and _QUANTITY.search(path):
+            expected = (str, int, float)
         # bool is an int in Python; a schema int must not accept True.
         bad_bool = isinstance(value, bool) and type_name in {"int", "float"}
         if bad_bool or not isinstance(value, expected):
