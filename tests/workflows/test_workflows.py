@@ -13,7 +13,9 @@ from tests.conftest import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-SCRIPTS = sorted((REPO / ".github" / "scripts").glob("*.sh"))
+SCRIPTS = sorted((REPO / ".github" / "scripts").glob("*.sh")) + sorted(
+    (REPO / "scripts").glob("*.sh")
+)
 
 pytestmark = pytest.mark.workflows
 
