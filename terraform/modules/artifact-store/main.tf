@@ -1,38 +1,30 @@
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region = data.aws_region.current.name
 }
 
-resource "aws_kms_key" "artifacts" {
-  description             = "${var.bucket_name} MLflow artifacts"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+# Account administration only: S3 uses the key on behalf of callers, whose
+# own IAM policies (the ones this module outputs) must allow it.
+module "kms" {
+  source = "../kms-key"
 
-  # Account administration only: S3 uses the key on behalf of callers, whose
-  # own IAM policies (the ones this module outputs) must allow it.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AccountAdministration"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
-  })
-
-  tags = merge(var.tags, { Name = var.bucket_name })
-}
-
-resource "aws_kms_alias" "artifacts" {
+  description = "${var.bucket_name} MLflow artifacts"
   # Alias names allow no dots, bucket names do.
-  name          = "alias/${replace(var.bucket_name, ".", "-")}"
-  target_key_id = aws_kms_key.artifacts.key_id
+  alias_name = replace(var.bucket_name, ".", "-")
+  tags       = merge(var.tags, { Name = var.bucket_name })
+}
+
+# Keeps the key of existing deployments: without these, Terraform would replace
+# it and leave every stored artifact encrypted under a key pending deletion.
+moved {
+  from = aws_kms_key.artifacts
+  to   = module.kms.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.artifacts
+  to   = module.kms.aws_kms_alias.this
 }
 
 resource "aws_s3_bucket" "this" {
@@ -77,7 +69,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.artifacts.arn
+      kms_master_key_id = module.kms.key_arn
     }
     # One data key per bucket instead of one KMS call per object: cheaper and
     # keeps model downloads off the KMS request quota.
@@ -187,7 +179,7 @@ locals {
         Sid       = "DecryptArtifacts"
         Effect    = "Allow"
         Action    = "kms:Decrypt"
-        Resource  = aws_kms_key.artifacts.arn
+        Resource  = module.kms.key_arn
         Condition = local.kms_via_s3
       },
     ]
@@ -208,7 +200,7 @@ locals {
         Sid       = "EncryptDecryptArtifacts"
         Effect    = "Allow"
         Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource  = aws_kms_key.artifacts.arn
+        Resource  = module.kms.key_arn
         Condition = local.kms_via_s3
       },
     ]

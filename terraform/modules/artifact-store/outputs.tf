@@ -20,7 +20,7 @@ output "artifact_root_uri" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the artifacts."
-  value       = aws_kms_key.artifacts.arn
+  value       = module.kms.key_arn
 }
 
 output "read_only_policy_json" {

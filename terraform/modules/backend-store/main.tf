@@ -9,31 +9,27 @@ locals {
 }
 
 # Storage, Performance Insights and the master-user secret share one key: they
-# are one trust boundary (the MLflow backend store).
-resource "aws_kms_key" "database" {
-  description             = "${var.identifier} RDS storage, Performance Insights and master-user secret"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+# are one trust boundary (the MLflow backend store). RDS and Secrets Manager use
+# the key through grants made on behalf of IAM principals, so account
+# administration is all the key policy needs.
+module "kms" {
+  source = "../kms-key"
 
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      # RDS and Secrets Manager use the key through grants made on behalf of
-      # IAM principals, so account administration is all the policy needs.
-      Sid       = "AccountAdministration"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
-  })
-
-  tags = merge(var.tags, { Name = var.identifier })
+  description = "${var.identifier} RDS storage, Performance Insights and master-user secret"
+  alias_name  = "${var.identifier}-rds"
+  tags        = merge(var.tags, { Name = var.identifier })
 }
 
-resource "aws_kms_alias" "database" {
-  name          = "alias/${var.identifier}-rds"
-  target_key_id = aws_kms_key.database.key_id
+# Keeps the key of existing deployments: a new key would force a new database
+# instance (kms_key_id cannot change in place).
+moved {
+  from = aws_kms_key.database
+  to   = module.kms.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.database
+  to   = module.kms.aws_kms_alias.this
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -149,7 +145,7 @@ resource "aws_db_instance" "this" {
   # RDS generates the password, stores it in Secrets Manager and rotates it:
   # it never appears in Terraform state or plans.
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.database.arn
+  master_user_secret_kms_key_id = module.kms.key_arn
   # IAM database authentication stays available for humans and future clients.
   iam_database_authentication_enabled = true
 
@@ -165,7 +161,7 @@ resource "aws_db_instance" "this" {
   allocated_storage     = var.allocated_storage
   max_allocated_storage = var.max_allocated_storage
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.database.arn
+  kms_key_id            = module.kms.key_arn
 
   backup_retention_period   = var.backup_retention_period
   backup_window             = "02:00-03:00"
@@ -182,7 +178,7 @@ resource "aws_db_instance" "this" {
   monitoring_interval                   = var.monitoring_interval
   monitoring_role_arn                   = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.database.arn
+  performance_insights_kms_key_id       = module.kms.key_arn
   performance_insights_retention_period = 7
 
   tags = merge(var.tags, { Name = var.identifier })

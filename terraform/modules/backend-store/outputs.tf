@@ -35,7 +35,7 @@ output "master_user_secret_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the database and its master-user secret; readers of the secret need kms:Decrypt on it."
-  value       = aws_kms_key.database.arn
+  value       = module.kms.key_arn
 }
 
 output "security_group_id" {

@@ -15,49 +15,42 @@ locals {
 # KMS: envelope encryption of Kubernetes Secrets and of the control-plane logs
 ################################################################################
 
-resource "aws_kms_key" "cluster" {
-  description             = "${var.name} EKS Secrets and control-plane logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+module "kms" {
+  source = "../kms-key"
 
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        # Lets IAM policies (the cluster role's below) grant use of the key.
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsForThisClusterOnly"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnEquals = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
-          }
-        }
-      },
-    ]
-  })
-
+  description = "${var.name} EKS Secrets and control-plane logs"
+  alias_name  = "${var.name}-eks"
+  # Account administration (in the module) lets IAM policies, the cluster
+  # role's below, grant use of the key; CloudWatch Logs gets this log group only.
+  service_statements = [{
+    sid     = "CloudWatchLogsForThisClusterOnly"
+    service = "logs.${local.region}.amazonaws.com"
+    actions = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    condition = {
+      ArnEquals = {
+        "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+      }
+    }
+  }]
   tags = merge(var.tags, { Name = "${var.name}-eks" })
 }
 
-resource "aws_kms_alias" "cluster" {
-  name          = "alias/${var.name}-eks"
-  target_key_id = aws_kms_key.cluster.key_id
+# Keeps the key of existing deployments: a new key would force a new cluster
+# (the Secrets encryption key cannot change).
+moved {
+  from = aws_kms_key.cluster
+  to   = module.kms.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.cluster
+  to   = module.kms.aws_kms_alias.this
 }
 
 resource "aws_cloudwatch_log_group" "cluster" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_in_days
-  kms_key_id        = aws_kms_key.cluster.arn
+  kms_key_id        = module.kms.key_arn
 
   tags = var.tags
 }
@@ -96,7 +89,7 @@ resource "aws_iam_role_policy" "cluster_encryption" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
-      Resource = aws_kms_key.cluster.arn
+      Resource = module.kms.key_arn
     }]
   })
 }
@@ -117,7 +110,7 @@ resource "aws_eks_cluster" "this" {
   encryption_config {
     resources = ["secrets"]
     provider {
-      key_arn = aws_kms_key.cluster.arn
+      key_arn = module.kms.key_arn
     }
   }
 

@@ -140,49 +140,40 @@ resource "aws_route_table_association" "private" {
 # Flow logs: every accepted and rejected flow, encrypted, kept for audit
 ################################################################################
 
-resource "aws_kms_key" "flow_logs" {
-  description             = "${var.name} VPC flow logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+module "kms" {
+  source = "../kms-key"
 
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        # Without this statement IAM policies could not grant use of the key.
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsForThisLogGroupOnly"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnEquals = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
-          }
-        }
-      },
-    ]
-  })
-
+  description = "${var.name} VPC flow logs"
+  alias_name  = "${var.name}-flow-logs"
+  service_statements = [{
+    sid     = "CloudWatchLogsForThisLogGroupOnly"
+    service = "logs.${local.region}.amazonaws.com"
+    actions = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    condition = {
+      ArnEquals = {
+        "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
+      }
+    }
+  }]
   tags = merge(var.tags, { Name = "${var.name}-flow-logs" })
 }
 
-resource "aws_kms_alias" "flow_logs" {
-  name          = "alias/${var.name}-flow-logs"
-  target_key_id = aws_kms_key.flow_logs.key_id
+# Keeps the key of existing deployments: without these, Terraform would replace
+# it and the flow logs already written would stay under a key pending deletion.
+moved {
+  from = aws_kms_key.flow_logs
+  to   = module.kms.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.flow_logs
+  to   = module.kms.aws_kms_alias.this
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
   name              = local.flow_log_group
   retention_in_days = var.flow_log_retention_in_days
-  kms_key_id        = aws_kms_key.flow_logs.arn
+  kms_key_id        = module.kms.key_arn
 
   tags = var.tags
 }

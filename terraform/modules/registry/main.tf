@@ -4,34 +4,29 @@ data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 }
 
-resource "aws_kms_key" "registry" {
-  description             = "${var.name} ECR images"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+# ECR encrypts through grants it creates on behalf of the pushing principal;
+# account administration is all the key policy needs.
+module "kms" {
+  source = "../kms-key"
 
-  # ECR encrypts through grants it creates on behalf of the pushing principal;
-  # account administration is all the key policy needs.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AccountAdministration"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
-  })
-
-  tags = merge(var.tags, { Name = "${var.name}-ecr" })
+  description = "${var.name} ECR images"
+  alias_name  = "${var.name}-ecr"
+  tags        = merge(var.tags, { Name = "${var.name}-ecr" })
 }
 
-resource "aws_kms_alias" "registry" {
-  name          = "alias/${var.name}-ecr"
-  target_key_id = aws_kms_key.registry.key_id
+# Keeps the key of existing deployments: without these, Terraform would destroy
+# it (and with it every image's encryption) to create the module's.
+moved {
+  from = aws_kms_key.registry
+  to   = module.kms.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.registry
+  to   = module.kms.aws_kms_alias.this
 }
 
 resource "aws_ecr_repository" "this" {
@@ -49,7 +44,7 @@ resource "aws_ecr_repository" "this" {
 
   encryption_configuration {
     encryption_type = "KMS"
-    kms_key         = aws_kms_key.registry.arn
+    kms_key         = module.kms.key_arn
   }
 
   tags = merge(var.tags, { Name = each.value })

@@ -15,5 +15,5 @@ output "repository_arns" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the images."
-  value       = aws_kms_key.registry.arn
+  value       = module.kms.key_arn
 }

@@ -48,14 +48,14 @@ run "bucket_is_private_encrypted_and_versioned" {
     condition = alltrue([
       for r in aws_s3_bucket_server_side_encryption_configuration.this.rule :
       one(r.apply_server_side_encryption_by_default).sse_algorithm == "aws:kms"
-      && one(r.apply_server_side_encryption_by_default).kms_master_key_id == aws_kms_key.artifacts.arn
+      && one(r.apply_server_side_encryption_by_default).kms_master_key_id == module.kms.key_arn
       && r.bucket_key_enabled
     ])
     error_message = "Objects must be encrypted by default with the module's KMS key (bucket key on)."
   }
 
   assert {
-    condition     = aws_kms_key.artifacts.enable_key_rotation
+    condition     = module.kms.key_rotation_enabled
     error_message = "The artifact KMS key must rotate."
   }
 
@@ -175,7 +175,7 @@ run "dotted_bucket_name_gives_valid_kms_alias" {
   }
 
   assert {
-    condition     = aws_kms_alias.artifacts.name == "alias/artifacts-shiplane-example-com"
+    condition     = module.kms.alias_name == "alias/artifacts-shiplane-example-com"
     error_message = "KMS alias names cannot contain dots: they must be replaced."
   }
 }
@@ -184,7 +184,7 @@ run "tags_on_every_resource" {
   command = apply
 
   assert {
-    condition     = aws_s3_bucket.this.tags["Project"] == "shiplane" && aws_kms_key.artifacts.tags["Project"] == "shiplane"
+    condition     = aws_s3_bucket.this.tags["Project"] == "shiplane" && module.kms.key_tags["Project"] == "shiplane"
     error_message = "The tags variable must be applied to the module's resources."
   }
 }

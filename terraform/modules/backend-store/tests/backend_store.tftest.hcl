@@ -45,7 +45,7 @@ run "database_private_encrypted_with_managed_password" {
   }
 
   assert {
-    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == aws_kms_key.database.arn
+    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == module.kms.key_arn
     error_message = "Storage must be encrypted with the module's KMS key."
   }
 
@@ -53,7 +53,7 @@ run "database_private_encrypted_with_managed_password" {
     condition = (
       aws_db_instance.this.manage_master_user_password
       && aws_db_instance.this.password == null
-      && aws_db_instance.this.master_user_secret_kms_key_id == aws_kms_key.database.arn
+      && aws_db_instance.this.master_user_secret_kms_key_id == module.kms.key_arn
     )
     error_message = "The master password must be generated and kept by RDS in Secrets Manager, never passed by Terraform."
   }
@@ -64,7 +64,7 @@ run "database_private_encrypted_with_managed_password" {
   }
 
   assert {
-    condition     = aws_kms_key.database.enable_key_rotation
+    condition     = module.kms.key_rotation_enabled
     error_message = "The database KMS key must rotate."
   }
 
@@ -150,7 +150,7 @@ run "tags_on_every_resource" {
       aws_db_subnet_group.this.tags["Project"] == "shiplane",
       aws_security_group.this.tags["Project"] == "shiplane",
       aws_db_parameter_group.this.tags["Project"] == "shiplane",
-      aws_kms_key.database.tags["Project"] == "shiplane",
+      module.kms.key_tags["Project"] == "shiplane",
       aws_iam_role.monitoring[0].tags["Project"] == "shiplane",
     ])
     error_message = "The tags variable must be applied to the module's resources."

@@ -107,8 +107,17 @@ run "flow_logs_encrypted_and_retained" {
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.flow_logs.kms_key_id == aws_kms_key.flow_logs.arn && aws_kms_key.flow_logs.enable_key_rotation
+    condition     = aws_cloudwatch_log_group.flow_logs.kms_key_id == module.kms.key_arn && module.kms.key_rotation_enabled
     error_message = "Flow logs must be encrypted with the module's KMS key, which must rotate."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(module.kms.key_policy).Statement :
+      try(s.Principal.Service, "") == "logs.eu-west-1.amazonaws.com"
+      && try(s.Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"], "") == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vpc/shiplane/flow-logs"
+    ])
+    error_message = "CloudWatch Logs may use the key for the flow-log group only."
   }
 
   assert {
@@ -126,7 +135,7 @@ run "tags_on_every_resource" {
       aws_vpc.this.tags["Name"] == "shiplane",
       alltrue([for s in concat(aws_subnet.private, aws_subnet.public) : s.tags["Project"] == "shiplane"]),
       alltrue([for n in aws_nat_gateway.this : n.tags["Project"] == "shiplane"]),
-      aws_kms_key.flow_logs.tags["Project"] == "shiplane",
+      module.kms.key_tags["Project"] == "shiplane",
       aws_cloudwatch_log_group.flow_logs.tags["Project"] == "shiplane",
       aws_flow_log.this.tags["Project"] == "shiplane",
     ])

@@ -40,7 +40,7 @@ run "repositories_scanned_immutable_and_encrypted" {
   assert {
     condition = alltrue([
       for r in aws_ecr_repository.this :
-      r.encryption_configuration[0].encryption_type == "KMS" && r.encryption_configuration[0].kms_key == aws_kms_key.registry.arn
+      r.encryption_configuration[0].encryption_type == "KMS" && r.encryption_configuration[0].kms_key == module.kms.key_arn
     ])
     error_message = "Every repository must be encrypted with the module's KMS key."
   }
@@ -72,7 +72,7 @@ run "tags_on_every_resource" {
   command = apply
 
   assert {
-    condition     = alltrue([for r in aws_ecr_repository.this : r.tags["Project"] == "shiplane"]) && aws_kms_key.registry.tags["Project"] == "shiplane"
+    condition     = alltrue([for r in aws_ecr_repository.this : r.tags["Project"] == "shiplane"]) && module.kms.key_tags["Project"] == "shiplane"
     error_message = "The tags variable must be applied to the module's resources."
   }
 }
