@@ -50,7 +50,7 @@ typecheck: env ## mypy --strict on our packages
 .PHONY: test
 test: env tools lint typecheck ## everything CI checks: lint, types, tests, chart, rules, terraform, workflows
 	$(call say,pytest)
-	uv run --frozen pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	uv run --frozen pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=15 $(PYTEST_ARGS)
 
 # Finer test targets for the CI matrix (.github/workflows/ci.yml).
 TOOL_MARKERS := helm or prometheus or terraform or workflows

@@ -101,3 +101,30 @@ class RunResult:
             if result.key == key:
                 return result
         return None
+
+
+def load(data: dict[str, Any]) -> RunResult:
+    """A :class:`RunResult` back from the ``results.json`` it was written to."""
+    servers = []
+    for raw in data.get("servers", []):
+        hotspots = raw.get("hotspots")
+        servers.append(
+            ServerResult(
+                **{k: v for k, v in raw.items() if k not in {"cells", "hotspots"}},
+                cells=[Cell(**cell) for cell in raw.get("cells", [])],
+                hotspots=Hotspots(
+                    samples=hotspots["samples"],
+                    by_package=[tuple(p) for p in hotspots["by_package"]],
+                    markers=[tuple(m) for m in hotspots["markers"]],
+                    error=hotspots["error"],
+                )
+                if hotspots
+                else None,
+            )
+        )
+    scalars = {k: v for k, v in data.items() if k not in {"servers", "checks"}}
+    return RunResult(
+        **scalars,
+        servers=servers,
+        checks=[Check(**check) for check in data.get("checks", [])],
+    )

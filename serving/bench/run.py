@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import shutil
 import signal
 import statistics
@@ -30,12 +31,12 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from serving.bench import batches, hotspots, machine, report, targets
+from serving.bench import batches, hotspots, machine, report, results, targets
 from serving.bench.load import LoadError, run_wrk
 from serving.bench.model import BenchModel, train_and_save
 from serving.bench.procs import tree_rss_mb
 from serving.bench.protocols import Protocol
-from serving.bench.results import Cell, RunResult, ServerResult
+from serving.bench.results import Cell, Check, RunResult, ServerResult
 from serving.bench.servers import (
     SERVERS,
     SHIPLANE_SERVERS,
@@ -308,14 +309,18 @@ class Bench:
         for key in s.servers:
             run.servers.append(self.run_server(SERVERS[key], model, bodies))
         run.load_average_end = machine.load_average()
-        run.checks = targets.evaluate(
-            run,
-            c_low=min(s.concurrencies),
-            c_high=max(s.concurrencies),
-            batch_rows=s.batch_rows,
-            batch_conc=max(s.batch_concurrencies),
-        )
+        run.checks = _evaluate(run, s)
         return run
+
+
+def _evaluate(run: RunResult, s: BenchSettings) -> list[Check]:
+    return targets.evaluate(
+        run,
+        c_low=min(s.concurrencies),
+        c_high=max(s.concurrencies),
+        batch_rows=s.batch_rows,
+        batch_conc=max(s.batch_concurrencies),
+    )
 
 
 @contextlib.contextmanager
@@ -374,6 +379,12 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
         "--no-docs", action="store_true", help="do not write the markdown report"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    parser.add_argument(
+        "--report-from",
+        type=Path,
+        help="measure nothing: judge the targets and rewrite the report from an "
+        "earlier run's results.json",
+    )
     args = vars(parser.parse_args(argv))
     overrides = {
         k: v
@@ -405,12 +416,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
     bench = Bench(settings)
-    try:
-        run = bench.run()
-    except KeyboardInterrupt:
-        print("\ninterrupted: every server started was stopped", file=sys.stderr)
-        return 130
     results_path = bench.state / "results.json"
+    if settings.report_from is not None:
+        run = results.load(json.loads(settings.report_from.read_text()))
+        run.checks = _evaluate(run, settings)
+    else:
+        try:
+            run = bench.run()
+        except KeyboardInterrupt:
+            print("\ninterrupted: every server started was stopped", file=sys.stderr)
+            return 130
     report.write_json(run, results_path)
     print()
     print(report.console_report(run))

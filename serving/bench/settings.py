@@ -62,6 +62,10 @@ class BenchSettings(BaseSettings):
     docs_path: Path | None = Path("docs/benchmarks.md")
     """Markdown report to rewrite; ``None`` writes none."""
 
+    report_from: Path | None = None
+    """Measure nothing: re-judge the targets and rewrite the report from this
+    earlier ``results.json``."""
+
     wrk: str = "wrk"
     """The wrk binary (``make tools`` puts it in ``.tools/bin``)."""
 

@@ -142,7 +142,7 @@ def run(demo: Demo) -> None:
         ("champion", CHAMPION_CONFIG),
         ("challenger", CHALLENGER_CONFIG),
     ):
-        with demo.step(f"Train the {role} ({config.relative_to(REPO)})"):
+        with demo.step(f"Train the {role} ({_shown(config)})"):
             _run(
                 [python, "-m", "shiplane_training", "--config", str(config)],
                 mlflow_env,
@@ -254,6 +254,10 @@ def run(demo: Demo) -> None:
                 prometheus_url, mlflow_url, versions
             )
     _print_summary(demo, urls, mlflow_url, prometheus_url, token_file)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def _aliases(mlflow_url: str) -> dict[str, str]:
