@@ -20,9 +20,9 @@ pytestmark = pytest.mark.mlflow
 @pytest.fixture
 def registry_elsewhere(monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the process-wide registry at a closed port, as a stale
-    ``mlflow.set_registry_uri`` would; restored after the test."""
+    ``mlflow.set_registry_uri`` would (it exports MLFLOW_REGISTRY_URI too, so
+    child processes inherit it); restored after the test."""
     dead = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", dead)
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", dead)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")

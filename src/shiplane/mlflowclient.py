@@ -1,9 +1,9 @@
 """One way to get an MLflow client that talks to the server you named.
 
 MLflow resolves a client's *registry* from the process-wide registry URI
-(``mlflow.set_registry_uri``, or ``MLFLOW_REGISTRY_URI``) before the
-``tracking_uri`` the client was given. One earlier ``set_registry_uri`` in the
-same process (the training job sets it for MLflow's fluent API) is enough for
+(``mlflow.set_registry_uri``, or an inherited ``MLFLOW_REGISTRY_URI``) before
+the ``tracking_uri`` the client was given. One ``set_registry_uri`` anywhere in
+the process (a library, a notebook cell, a test) is enough for
 ``MlflowClient(tracking_uri=X)`` to read and move aliases on another server.
 Every Shiplane component builds its clients here, with both URIs pinned.
 """
