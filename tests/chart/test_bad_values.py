@@ -49,11 +49,11 @@ def test_negative_percent() -> None:
 def test_both_canary_styles_at_once() -> None:
     message = fails(
         *MLFLOW,
-        f"{ISVC}.model.mlflowUri=models:/bc@champion",
+        f"{ISVC}.model.mlflowUri=models:/bc/1",
         f"{ISVC}.canary.knative.enabled=true",
-        f"{ISVC}.canary.knative.model.mlflowUri=models:/bc@challenger",
+        f"{ISVC}.canary.knative.model.mlflowUri=models:/bc/2",
         f"{ISVC}.canary.standard.enabled=true",
-        f"{ISVC}.canary.standard.model.mlflowUri=models:/bc@challenger",
+        f"{ISVC}.canary.standard.model.mlflowUri=models:/bc/2",
     )
     assert (
         "inferenceServices.bc: canary.knative and canary.standard are both enabled: "
@@ -94,7 +94,7 @@ def test_model_uri_missing_or_doubled() -> None:
     assert "set mlflowUri or storageUri, not both" in fails(
         *MLFLOW,
         f"{ISVC}.model.storageUri=s3://b/1",
-        f"{ISVC}.model.mlflowUri=models:/bc@champion",
+        f"{ISVC}.model.mlflowUri=models:/bc/1",
     )
 
 
@@ -103,8 +103,34 @@ def test_registry_uri_in_storage_uri() -> None:
     assert "KServe's storage initializer cannot fetch models:/bc@champion" in message
 
 
+def test_alias_in_a_predictor_is_refused_with_how_to_pin() -> None:
+    """A pod must never follow a moving alias: the chart says how to pin it."""
+    for key in ("model", "canary.standard.model"):
+        message = fails(
+            *MLFLOW,
+            f"{ISVC}.deploymentMode=Standard",
+            f"{ISVC}.autoscaling.scaleMetric=cpu",
+            f"{ISVC}.model.mlflowUri=models:/bc/1",
+            f"{ISVC}.canary.standard.enabled=true",
+            f"{ISVC}.canary.standard.model.mlflowUri=models:/bc/2",
+            f"{ISVC}.{key}.mlflowUri=models:/bc@challenger",
+        )
+        assert (
+            f"inferenceServices.bc.{key}.mlflowUri: models:/bc@challenger is an "
+            in (message)
+        )
+        assert "pin the version it points at today, models:/bc/VERSION" in message
+        assert "kubectl shiplane canary" in message
+
+
+def test_unpinned_registry_uri_is_refused() -> None:
+    for uri in ("models:/bc", "models:/bc/latest", "models:/bc/0"):
+        message = fails(*MLFLOW, f"{ISVC}.model.mlflowUri={uri}")
+        assert f"{uri} is not a pinned MLflow registry version" in message
+
+
 def test_mlflow_uri_without_tracking_server() -> None:
-    message = fails(f"{ISVC}.model.mlflowUri=models:/bc@champion")
+    message = fails(f"{ISVC}.model.mlflowUri=models:/bc/1")
     assert (
         "mlflowUri needs an MLflow tracking server: set mlflow.enabled=true" in message
     )

@@ -128,7 +128,7 @@ def test_knative_canary_fields() -> None:
     assert "canary" not in isvc["spec"]
     # Knative: the predictor is the newest revision, i.e. the canary model.
     env = _env(predictor["model"])
-    assert env["SHIPLANE_SERVING_MODEL_URI"] == "models:/breast-cancer@challenger"
+    assert env["SHIPLANE_SERVING_MODEL_URI"] == "models:/breast-cancer/2"
     assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.mlops.svc:5000"
     assert (predictor["minReplicas"], predictor["scaleMetric"]) == (0, "rps")
 
@@ -142,17 +142,19 @@ def test_standard_canary_fields() -> None:
     stable = isvc["spec"]["predictor"]
     assert "canaryTrafficPercent" not in stable
     assert (
-        _env(stable["model"])["SHIPLANE_SERVING_MODEL_URI"]
-        == "models:/breast-cancer@champion"
+        _env(stable["model"])["SHIPLANE_SERVING_MODEL_URI"] == "models:/breast-cancer/1"
     )
     [canary] = isvc["spec"]["canary"]
     assert canary["trafficPercent"] == 25
     assert canary["predictor"]["name"] == "challenger"
     assert (
         _env(canary["predictor"]["model"])["SHIPLANE_SERVING_MODEL_URI"]
-        == "models:/breast-cancer@challenger"
+        == "models:/breast-cancer/2"
     )
-    assert stable["scaleMetric"] == canary["predictor"]["scaleMetric"] == "cpu"
+    assert stable["scaleMetric"] == "cpu"
+    # KServe's validator refuses autoscaling on a canary: it runs fixed replicas.
+    for field in ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget"):
+        assert field not in canary["predictor"], field
 
 
 def test_dark_launch_keeps_zero_percent(everything: list[dict[str, Any]]) -> None:
@@ -443,7 +445,8 @@ def test_notes_tell_how_to_reach_the_model(tmp_path: Path) -> None:
         "templates/notes-under-test.yaml",
     )
     text = yaml.safe_load(out)["notes"]
-    assert "kubectl shiplane status --namespace shiplane" in text
+    assert "kubectl shiplane status breast-cancer --namespace shiplane" in text
+    assert "kubectl shiplane canary NAME --namespace shiplane --model" in text
     assert "kubectl -n shiplane get inferenceservice breast-cancer" in text
     assert "/v1/models/breast-cancer:predict" in text
     assert "Knative canary at 25%" in text

@@ -15,7 +15,7 @@ import pytest
 from fake_kube_api import RunningApi
 
 from shiplane.cli import main
-from shiplane.control.isvc import HISTORY_ANNOTATION
+from shiplane.identity import HISTORY_ANNOTATION
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -195,8 +195,14 @@ def test_standard_promote_makes_the_canary_the_predictor() -> None:
     plan = isvc.plan_promote(obj, CTX)
     after = applied(obj, plan)
     assert "canary" not in after["spec"]
-    assert after["spec"]["predictor"] == obj["spec"]["canary"][0]["predictor"]
-    # The old predictor's resources are gone (merge patch nulls them), the
+    canary = obj["spec"]["canary"][0]["predictor"]
+    # The stable predictor takes the canary's model and keeps the rest (its
+    # name, autoscaling): KServe refuses a rename without a storageUri change.
+    assert after["spec"]["predictor"] == {
+        **obj["spec"]["predictor"],
+        "model": canary["model"],
+    }
+    # The old model's resources are gone (merge patch nulls them), the
     # canary's env arrived.
     assert "resources" not in after["spec"]["predictor"]["model"]
     assert after["spec"]["predictor"]["model"]["storageUri"] == "models:/diabetes/4"
@@ -256,13 +262,13 @@ def test_versions_fall_back_to_the_storage_uri() -> None:
     obj = load("standard-canary")
     view = isvc.inspect(obj)
     assert view.stable is not None and view.stable.version == "3"
-    ref = isvc.parse_storage_uri("models:/breast-cancer@challenger")
+    ref = isvc.parse_model_uri("models:/breast-cancer@challenger")
     assert ref is not None and (ref.model_name, ref.alias, ref.version) == (
         "breast-cancer",
         "challenger",
         None,
     )
-    other = isvc.parse_storage_uri("s3://bucket/model")
+    other = isvc.parse_model_uri("s3://bucket/model")
     assert other is not None and other.version is None
 
 

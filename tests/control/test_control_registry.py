@@ -13,7 +13,7 @@ import yaml
 from fake_kube_api import RunningApi
 
 from shiplane.cli import main
-from shiplane.control.isvc import HISTORY_ANNOTATION, MODEL_NAME_ANNOTATION
+from shiplane.identity import HISTORY_ANNOTATION, MODEL_NAME_ANNOTATION
 from shiplane.mlflowclient import registry_client
 
 pytestmark = pytest.mark.mlflow

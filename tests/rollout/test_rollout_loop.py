@@ -13,7 +13,7 @@ from fake_kube_api import RunningApi
 
 from shiplane.analysis.verdict import Outcome, Verdict
 from shiplane.control import kube
-from shiplane.control.isvc import HISTORY_ANNOTATION
+from shiplane.identity import HISTORY_ANNOTATION
 from shiplane.rollout.actuators import InferenceServiceActuator
 from shiplane.rollout.command import parse_duration_s
 from shiplane.rollout.loop import RolloutPlan, RolloutResult, parse_steps, run_rollout

@@ -16,6 +16,7 @@ from shiplane.analysis.prometheus import PrometheusClient
 from shiplane.analysis.settings import AnalysisSettings
 from shiplane.analysis.verdict import Outcome
 from shiplane.control import isvc, kube
+from shiplane.control.commands import mlflow_uri
 from shiplane.control.versions import ResolvedVersions, resolve
 
 EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1, Outcome.INCONCLUSIVE: 3}
@@ -103,10 +104,11 @@ def resolve_versions(args: argparse.Namespace) -> ResolvedVersions:
             kube.get_isvc(target, args.name, args.namespace or target.namespace)
         )
     client = None
-    if args.mlflow_uri:
+    tracking_uri = args.mlflow_uri or mlflow_uri(args)
+    if tracking_uri:
         from shiplane.mlflowclient import registry_client
 
-        client = registry_client(args.mlflow_uri)
+        client = registry_client(tracking_uri)
     model = (
         args.model
         or (view.model_name if view else None)

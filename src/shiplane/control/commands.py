@@ -1,4 +1,4 @@
-"""CLI verbs ``status``, ``set-traffic``, ``promote`` and ``rollback``.
+"""CLI verbs ``status``, ``canary``, ``set-traffic``, ``promote`` and ``rollback``.
 
 Exit codes: 0 done (or nothing to do), 1 refused (conflict, no canary, API
 error; nothing applied), 2 bad input, 4 Kubernetes applied but MLflow not.
@@ -16,6 +16,12 @@ from shiplane.control import isvc, kube, registry
 from shiplane.control.errors import InvalidRequestError
 from shiplane.control.isvc import AuditContext, CanaryView, Plan
 from shiplane.control.operations import execute
+from shiplane.identity import (
+    HISTORY_ANNOTATION,
+    ModelUriError,
+    parse_models_uri,
+    pinned_uri,
+)
 
 
 def add_kube_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +87,36 @@ def register(verbs: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
     traffic.add_argument("--dry-run", action="store_true", help="print the patch only")
     add_kube_arguments(traffic)
 
+    canary = verbs.add_parser(
+        "canary", help="start a canary of a pinned model version",
+        description="Start a canary: the InferenceService gets a predictor serving "
+        "the version --model names, pinned as models:/NAME/VERSION (an alias is "
+        "resolved once, now), with PERCENT of the traffic (Knative: a new revision "
+        "with canaryTrafficPercent; Standard: spec.canary[0]). Refused while a "
+        "canary receives traffic, or if the version does not exist.",
+    )  # fmt: skip
+    canary.add_argument("name", help="InferenceService name")
+    canary.add_argument(
+        "--model", required=True, metavar="URI",
+        help="models:/NAME@ALIAS (resolved now) or models:/NAME/VERSION",
+    )  # fmt: skip
+    canary.add_argument(
+        "--percent", default="10", help="canary traffic, 0..100 (default: 10)"
+    )
+    canary.add_argument("--dry-run", action="store_true", help="print the patch only")
+    canary.add_argument("--reason", default="", help="why (kept in the audit record)")
+    canary.add_argument("--actor", help="who (default: the kubeconfig user)")
+    add_kube_arguments(canary)
+    group = canary.add_argument_group("MLflow")
+    group.add_argument(
+        "--mlflow-uri",
+        help="MLflow tracking server that resolves --model (default: "
+        "$MLFLOW_TRACKING_URI)",
+    )
+
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "status": run_status,
+        "canary": run_canary,
         "set-traffic": run_set_traffic,
     }
     for verb, summary in (
@@ -225,6 +259,43 @@ def parse_percent(text: str) -> int:
     return isvc.validate_percent(value)
 
 
+def run_canary(args: argparse.Namespace) -> int:
+    """``shiplane canary NAME --model URI``."""
+    percent = parse_percent(args.percent)
+    isvc.validate_name(args.name)
+    try:
+        uri = parse_models_uri(args.model)
+    except ModelUriError as exc:
+        raise InvalidRequestError(str(exc)) from None
+    if uri is None:
+        raise InvalidRequestError(
+            f"--model must name a registry version (models:/NAME/VERSION or "
+            f"models:/NAME@ALIAS), got {args.model!r}"
+        )
+    tracking = mlflow_uri(args)
+    if tracking is None:
+        raise InvalidRequestError(
+            "MLflow is not configured: pass --mlflow-uri (or set MLFLOW_TRACKING_URI) "
+            f"to resolve {uri}; nothing applied"
+        )
+    version = registry.resolve_version(uri, tracking)
+    if uri.alias:
+        print(f"resolved {uri} -> {pinned_uri(uri.name, version)}")
+    target, namespace = connect(args)
+    ctx = AuditContext(
+        by=args.actor or target.user, at=datetime.now(UTC), reason=args.reason
+    )
+    outcome = execute(
+        target, args.name, namespace,
+        lambda obj: isvc.plan_canary(obj, uri.name, version, percent, ctx),
+        dry_run=args.dry_run,
+    )  # fmt: skip
+    _report(outcome.plan, args.dry_run, outcome.changed)
+    if outcome.changed:
+        print(f"audit: appended to {HISTORY_ANNOTATION}")
+    return 0
+
+
 def run_set_traffic(args: argparse.Namespace) -> int:
     """``shiplane set-traffic NAME PERCENT``."""
     percent = parse_percent(args.percent)
@@ -264,7 +335,7 @@ def _finish(
     )
     _report(outcome.plan, args.dry_run, outcome.changed)
     if outcome.changed and outcome.plan.audit_entry is not None:
-        print(f"audit: appended to {isvc.HISTORY_ANNOTATION}")
+        print(f"audit: appended to {HISTORY_ANNOTATION}")
         if uri is None:
             print("mlflow: skipped (--no-mlflow)")
         else:

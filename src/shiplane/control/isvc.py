@@ -37,14 +37,19 @@ from shiplane.control.errors import (
     NoCanaryError,
     UnsupportedShapeError,
 )
+from shiplane.identity import (
+    CANARY_VERSION_ANNOTATION,
+    HISTORY_ANNOTATION,
+    MODEL_NAME_ANNOTATION,
+    MODEL_URI_ENV,
+    STABLE_VERSION_ANNOTATION,
+    ModelUriError,
+    parse_models_uri,
+    pinned_uri,
+)
 
 JsonDict = dict[str, Any]
 
-ANNOTATION_PREFIX = "serving.shiplane.io/"
-MODEL_NAME_ANNOTATION = ANNOTATION_PREFIX + "model-name"
-STABLE_VERSION_ANNOTATION = ANNOTATION_PREFIX + "stable-version"
-CANARY_VERSION_ANNOTATION = ANNOTATION_PREFIX + "canary-version"
-HISTORY_ANNOTATION = ANNOTATION_PREFIX + "history"
 HISTORY_LIMIT = 20
 """Entries kept in the history annotation; annotations share a 256 KiB budget
 per object, and the MLflow tags keep the full record anyway."""
@@ -52,9 +57,6 @@ per object, and the MLflow tags keep the full record anyway."""
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 _STANDARD_MODES = {"standard", "rawdeployment"}
 
-_MODELS_URI = re.compile(
-    r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$"
-)
 # RFC 1123 label: what Kubernetes accepts as an InferenceService name.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -69,6 +71,7 @@ class Style(StrEnum):
 class Action(StrEnum):
     """What a plan does; also the ``action`` of an audit entry."""
 
+    CANARY = "canary"
     SET_TRAFFIC = "set-traffic"
     PROMOTE = "promote"
     ROLLBACK = "rollback"
@@ -111,19 +114,19 @@ class ModelRef:
     alias: str | None = None
 
 
-def parse_storage_uri(uri: str | None) -> ModelRef | None:
+def parse_model_uri(uri: str | None) -> ModelRef | None:
     """Split ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``; other URIs
     (s3://, pvc://, ...) keep only the URI."""
     if not uri:
         return None
-    match = _MODELS_URI.match(uri)
-    if match is None:
+    try:
+        parsed = parse_models_uri(uri)
+    except ModelUriError:
+        parsed = None
+    if parsed is None:
         return ModelRef(uri=uri)
     return ModelRef(
-        uri=uri,
-        model_name=match["name"],
-        version=match["version"],
-        alias=match["alias"],
+        uri=uri, model_name=parsed.name, version=parsed.version, alias=parsed.alias
     )
 
 
@@ -282,7 +285,26 @@ def detect_style(isvc: JsonDict) -> Style:
     return Style.STANDARD if str(mode).lower() in _STANDARD_MODES else Style.KNATIVE
 
 
-def _storage_uri(predictor: JsonDict) -> str | None:
+def _model_env(predictor: JsonDict) -> JsonDict | None:
+    """The ``{name, value}`` entry of the model container's env that names what
+    the Shiplane runtime serves, or None."""
+    model = predictor.get("model")
+    env = model.get("env") if isinstance(model, dict) else None
+    for entry in env if isinstance(env, list) else []:
+        if isinstance(entry, dict) and entry.get("name") == MODEL_URI_ENV:
+            return entry
+    return None
+
+
+def model_uri(predictor: JsonDict) -> str | None:
+    """What a predictor serves: the Shiplane runtime's model URI (the chart and
+    ``canary`` write it to the container env) or, failing that, the
+    ``storageUri`` KServe downloads."""
+    entry = _model_env(predictor)
+    if entry is not None and isinstance(entry.get("value"), str):
+        value = str(entry["value"])
+        if value.startswith("models:/"):
+            return value
     model = predictor.get("model")
     if isinstance(model, dict) and isinstance(model.get("storageUri"), str):
         return str(model["storageUri"])
@@ -367,10 +389,10 @@ def inspect(isvc: JsonDict) -> CanaryView:
     canary_percent: int | None
     if style is Style.STANDARD:
         canaries = _canaries(spec)
-        stable = parse_storage_uri(_storage_uri(predictor))
+        stable = parse_model_uri(model_uri(predictor))
         canary = (
-            parse_storage_uri(
-                _storage_uri(
+            parse_model_uri(
+                model_uri(
                     _mapping(canaries[0].get("predictor"), "spec.canary[0].predictor")
                 )
             )
@@ -384,7 +406,7 @@ def inspect(isvc: JsonDict) -> CanaryView:
     else:
         raw_percent = predictor.get("canaryTrafficPercent")
         canary_percent = None if raw_percent is None else int(raw_percent)
-        latest = parse_storage_uri(_storage_uri(predictor))
+        latest = parse_model_uri(model_uri(predictor))
         stable, canary = (
             (None, latest) if canary_percent is not None else (latest, None)
         )
@@ -523,6 +545,109 @@ def _audit_entry(
 # ---- operations ----------------------------------------------------------------------
 
 
+# KServe runs a Standard canary with fixed replicas derived from the stable
+# predictor and the traffic share; its validator refuses these fields there.
+CANARY_FORBIDDEN_FIELDS = (
+    "minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "autoScaling"
+)  # fmt: skip
+
+
+def _canary_predictor(stable: JsonDict, uri: str, name: str) -> JsonDict:
+    """The stable predictor with ``uri`` as its model: same runtime, resources
+    and security, so the comparison is of models only. A Standard canary
+    (``name`` set) also drops the autoscaling fields KServe refuses there."""
+    predictor = copy.deepcopy(stable)
+    predictor.pop("canaryTrafficPercent", None)
+    if name:
+        for key in CANARY_FORBIDDEN_FIELDS:
+            predictor.pop(key, None)
+    model = predictor.get("model")
+    env = model.get("env") if isinstance(model, dict) else None
+    names = {e.get("name") for e in env or [] if isinstance(e, dict)}
+    if not isinstance(model, dict) or "MLFLOW_TRACKING_URI" not in names:
+        raise UnsupportedShapeError(
+            "the stable predictor does not run the Shiplane runtime against MLflow "
+            f"(no {MODEL_URI_ENV} and MLFLOW_TRACKING_URI in spec.predictor.model.env"
+            "): install it with mlflow.trackingUri and a models:/ model to start "
+            "canaries from the registry"
+        )
+    model.pop("storageUri", None)
+    entry = _model_env(predictor)
+    if entry is None:
+        model["env"].append({"name": MODEL_URI_ENV, "value": uri})
+    else:
+        entry["value"] = uri
+    if name:
+        predictor["name"] = name
+    return predictor
+
+
+def plan_canary(
+    isvc: JsonDict,
+    model_name: str,
+    version: str,
+    percent: int,
+    ctx: AuditContext,
+) -> Plan:
+    """Start a canary serving ``models:/model_name/version`` at ``percent``.
+
+    Standard: ``spec.canary[0]`` is a copy of the stable predictor with the new
+    model, named ``v<version>`` (KServe names its Deployment after it).
+    Knative: the predictor gets the new model (a new revision) and
+    ``canaryTrafficPercent``; the rolled-out revision keeps the rest.
+    A canary rolled back to 0% is replaced; a live one is refused.
+
+    Raises:
+        InvalidRequestError: bad percent, the version is already stable, or a
+            canary already receives traffic.
+        UnsupportedShapeError: the predictor cannot serve from the registry.
+    """
+    validate_percent(percent)
+    view = inspect(isvc)
+    if view.model_name and view.model_name != model_name:
+        raise InvalidRequestError(
+            f"{view.namespace}/{view.name} serves model {view.model_name!r}, not "
+            f"{model_name!r}; nothing applied"
+        )
+    if view.has_canary and view.canary_percent:
+        raise InvalidRequestError(
+            f"a canary is already running on {view.namespace}/{view.name}: "
+            f"{_v(view.canary_version)} at {view.canary_percent}%; promote or roll "
+            "it back first; nothing applied"
+        )
+    if view.stable_version == version:
+        raise InvalidRequestError(
+            f"{model_name} v{version} is already the stable version of "
+            f"{view.namespace}/{view.name}; nothing applied"
+        )
+    uri = pinned_uri(model_name, version)
+    after = copy.deepcopy(isvc)
+    spec = after["spec"]
+    if view.style is Style.STANDARD:
+        spec["canary"] = [{
+            "trafficPercent": percent,
+            "predictor": _canary_predictor(spec["predictor"], uri, f"v{version}"),
+        }]  # fmt: skip
+    else:
+        predictor = _canary_predictor(spec["predictor"], uri, "")
+        predictor["canaryTrafficPercent"] = percent
+        spec["predictor"] = predictor
+    entry = _audit_entry(Action.CANARY, ctx, view.stable_version, version)
+    _set_annotations(after, {
+        MODEL_NAME_ANNOTATION: model_name,
+        STABLE_VERSION_ANNOTATION: view.stable_version,
+        CANARY_VERSION_ANNOTATION: version,
+        HISTORY_ANNOTATION: _append_history(view, entry),
+    })  # fmt: skip
+    return _plan(
+        Action.CANARY, isvc, after,
+        f"{view.name}: canary {model_name} v{version} ({uri}) gets {percent}%, "
+        f"stable {_v(view.stable_version)} the rest ({view.style} mode)",
+        from_version=view.stable_version, to_version=version,
+        model_name=model_name, audit_entry=entry,
+    )  # fmt: skip
+
+
 def plan_set_traffic(isvc: JsonDict, percent: int) -> Plan:
     """Send ``percent`` of the traffic to the canary.
 
@@ -559,8 +684,8 @@ def plan_promote(isvc: JsonDict, ctx: AuditContext) -> Plan:
     """Make the canary the stable version and record it.
 
     Knative: remove ``canaryTrafficPercent`` (the latest revision takes 100%).
-    Standard: the canary's predictor becomes ``spec.predictor``; ``spec.canary``
-    is removed. Without a canary this is a no-op (already promoted).
+    Standard: ``spec.predictor`` takes the canary's model; ``spec.canary`` is
+    removed. Without a canary this is a no-op (already promoted).
     """
     view = inspect(isvc)
     if not view.has_canary:
@@ -571,9 +696,13 @@ def plan_promote(isvc: JsonDict, ctx: AuditContext) -> Plan:
         )  # fmt: skip
     after = copy.deepcopy(isvc)
     if view.style is Style.STANDARD:
-        after["spec"]["predictor"] = copy.deepcopy(
-            after["spec"]["canary"][0]["predictor"]
-        )
+        # The stable predictor takes the canary's model and keeps its own name,
+        # autoscaling and Deployment: KServe refuses a predictor rename that
+        # does not change storageUri, and the registry URI lives in the model
+        # env. KServe rolls the stable pods onto the new version, then removes
+        # the canary Deployment.
+        canary = after["spec"]["canary"][0]["predictor"]
+        after["spec"]["predictor"]["model"] = copy.deepcopy(canary["model"])
         del after["spec"]["canary"]
     else:
         del after["spec"]["predictor"]["canaryTrafficPercent"]

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shiplane.control.errors import RegistryError
+from shiplane.control.errors import InvalidRequestError, RegistryError
 from shiplane.control.isvc import Action, Plan
+from shiplane.identity import CHAMPION_ALIAS as CHAMPION
+from shiplane.identity import PREVIOUS_ALIAS as PREVIOUS
+from shiplane.identity import ModelsUri
 
-CHAMPION = "champion"
-PREVIOUS = "previous"
 TAG_PROMOTED_AT = "shiplane.promoted_at"
 TAG_ROLLED_BACK_AT = "shiplane.rolled_back_at"
 TAG_REPLACED_AT = "shiplane.replaced_at"
@@ -45,13 +46,51 @@ def record_plan(
 
     No-op plans and traffic changes record nothing.
     """
-    if plan.noop or plan.action is Action.SET_TRAFFIC or plan.audit_entry is None:
+    recorded = (Action.PROMOTE, Action.ROLLBACK)
+    if plan.noop or plan.action not in recorded or plan.audit_entry is None:
         return []
     return record(
         plan.action, plan.model_name, plan.from_version, plan.to_version,
         plan.audit_entry, f"the InferenceService {plan.namespace}/{plan.name}",
         tracking_uri, client,
     )  # fmt: skip
+
+
+def resolve_version(uri: ModelsUri, tracking_uri: str) -> str:
+    """The version a ``models:/`` URI names, checked against the registry: an
+    alias is resolved once, now, so what lands in an InferenceService is pinned.
+
+    Raises:
+        InvalidRequestError: the model, version or alias does not exist.
+        RegistryError: MLflow cannot be reached.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from shiplane.mlflowclient import registry_client
+
+    client = registry_client(tracking_uri)
+    try:
+        if uri.version is None:
+            assert uri.alias is not None
+            found = client.get_model_version_by_alias(uri.name, uri.alias)
+        else:
+            found = client.get_model_version(uri.name, uri.version)
+    except MlflowException as exc:
+        what = f"version {uri.version}" if uri.alias is None else f"alias @{uri.alias}"
+        if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            raise InvalidRequestError(
+                f"{uri}: registered model {uri.name!r} has no {what} in MLflow at "
+                f"{tracking_uri}; nothing applied"
+            ) from None
+        raise RegistryError(
+            f"could not resolve {uri} in MLflow at {tracking_uri}: "
+            f"{str(exc).splitlines()[0]}; nothing applied"
+        ) from None
+    except OSError as exc:
+        raise RegistryError(
+            f"MLflow at {tracking_uri} is unreachable ({exc}); nothing applied"
+        ) from None
+    return str(found.version)
 
 
 def record(

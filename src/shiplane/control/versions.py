@@ -14,9 +14,8 @@ from typing import Any
 
 from shiplane.control.errors import InvalidRequestError
 from shiplane.control.isvc import CanaryView, ModelRef
-
-STABLE_ALIAS = "champion"
-CANARY_ALIAS = "challenger"
+from shiplane.identity import CHALLENGER_ALIAS as CANARY_ALIAS
+from shiplane.identity import CHAMPION_ALIAS as STABLE_ALIAS
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,15 @@ from shiplane.rollout.actuators import (
 )
 from shiplane.rollout.load import LocustLoad
 from shiplane.rollout.loop import RolloutPlan, RolloutResult, parse_steps, run_rollout
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: the Job's deadline, its deletion, or a node drain."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(f"received {signal.Signals(signum).name}")
+
 
 _DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>[smh]?)$")
 
@@ -204,6 +214,10 @@ def run_rollout_command(args: argparse.Namespace) -> int:
             print(report.table(verdict))
             return verdict
 
+        # Kubernetes stops a Job (activeDeadlineSeconds, deletion, drain) with
+        # SIGTERM; as an exception it reaches the loop, which rolls back before
+        # the grace period ends, so no unrecorded halfway split is left behind.
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             result = run_rollout(
                 actuator,
@@ -218,4 +232,9 @@ def run_rollout_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        except Terminated as exc:
+            print(f"error: rollout stopped ({exc}); rolled back", file=sys.stderr)
+            return 1
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return 0 if result.result is RolloutResult.PROMOTED else 1

@@ -1,6 +1,7 @@
 {{/*
 A predictor (spec.predictor or spec.canary[].predictor) running the Shiplane
-runtime. Call with (dict "root" $ "key" $key "isvc" $isvc "model" $model "name" "").
+runtime. Call with (dict "root" $ "key" $key "isvc" $isvc "model" $model "name" ""),
+plus "canary" true for an entry of spec.canary[].
 The model URI reaches the server through SHIPLANE_SERVING_MODEL_URI: an MLflow URI
 is resolved by the server itself; a storageUri is downloaded by KServe's storage
 initializer to /mnt/models, which the server then loads.
@@ -14,10 +15,14 @@ name: {{ .name }}
 {{- end }}
 serviceAccountName: {{ include "shiplane.serviceAccountName" (dict "root" $root "component" "serving") }}
 automountServiceAccountToken: false
+{{- if not .canary }}
+{{- /* A Standard canary runs fixed replicas that KServe derives from the stable
+predictor and the traffic share; its validator refuses autoscaling fields there. */}}
 minReplicas: {{ int $autoscaling.minReplicas }}
 maxReplicas: {{ int $autoscaling.maxReplicas }}
 scaleMetric: {{ $autoscaling.scaleMetric }}
 scaleTarget: {{ int $autoscaling.scaleTarget }}
+{{- end }}
 {{- if $isvc.containerConcurrency }}
 containerConcurrency: {{ int $isvc.containerConcurrency }}
 {{- end }}

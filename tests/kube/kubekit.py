@@ -1,0 +1,183 @@
+"""helm, kubectl and REST calls against the local control plane, each bounded
+in time and failing with the command's own output."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from shiplane.localcluster import ClusterError, KubeApi, LocalCluster, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "shiplane"
+SCENARIOS = tuple(sorted((CHART / "ci").glob("*-values.yaml")))
+RELEASE = "shiplane"
+T = TypeVar("T")
+
+
+class CommandError(AssertionError):
+    """A command exited non-zero; the message carries its output."""
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout_s: float = 120,
+    check: bool = True,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; with ``check``, fail with its stderr and stdout."""
+    try:
+        done = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            input=input_text,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(f"{' '.join(argv)} ran over {timeout_s:.0f}s") from exc
+    if check and done.returncode != 0:
+        raise CommandError(
+            f"{' '.join(argv)} exited {done.returncode}:\n"
+            f"stderr: {done.stderr.strip()}\nstdout: {done.stdout.strip()[-2000:]}"
+        )
+    return done
+
+
+class Kube:
+    """The admin's helm and kubectl, plus REST helpers, on one cluster."""
+
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.cluster = cluster
+
+    def helm(
+        self, *args: str, check: bool = True, timeout_s: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """helm as the admin (``--kubeconfig``/``--kube-context``)."""
+        return run(
+            [
+                "helm",
+                *args,
+                "--kubeconfig",
+                str(self.cluster.admin_kubeconfig),
+                "--kube-context",
+                self.cluster.context,
+            ],
+            check=check,
+            timeout_s=timeout_s,
+        )
+
+    def kubectl(
+        self,
+        *args: str,
+        kubeconfig: Path | None = None,
+        check: bool = True,
+        input_text: str | None = None,
+        timeout_s: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        """kubectl as the admin, or as whoever ``kubeconfig`` names."""
+        return run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(kubeconfig or self.cluster.admin_kubeconfig),
+                *args,
+            ],
+            check=check,
+            input_text=input_text,
+            timeout_s=timeout_s,
+        )
+
+    def api(self, token: str | None = None) -> KubeApi:
+        """REST client as the admin or as ``token``."""
+        return self.cluster.api(token)
+
+    def install(
+        self,
+        namespace: str,
+        *values: Path,
+        set_values: Sequence[str] = (),
+        action: str = "install",
+    ) -> subprocess.CompletedProcess[str]:
+        """``helm install|upgrade RELEASE CHART -n NAMESPACE -f ... --wait=false``."""
+        args = [action, RELEASE, str(CHART), "--namespace", namespace, "--wait=false"]
+        for path in values:
+            args += ["--values", str(path)]
+        for item in set_values:
+            args += ["--set", item]
+        return self.helm(*args)
+
+    def manifest(self, namespace: str) -> list[dict[str, Any]]:
+        """The objects of the release (``helm get manifest``)."""
+        text = self.helm("get", "manifest", RELEASE, "--namespace", namespace).stdout
+        return [doc for doc in yaml.safe_load_all(text) if doc]
+
+    def create_namespace(self, name: str) -> None:
+        """Create a namespace as the admin."""
+        with self.api() as api:
+            api.call(
+                "POST",
+                "/api/v1/namespaces",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+            )
+
+    def delete_namespace(self, name: str, timeout_s: float = 90) -> None:
+        """Delete a namespace and wait until the namespace controller (and any
+        finalizer of the objects in it, KServe's included) has finished."""
+        path = f"/api/v1/namespaces/{name}"
+        with self.api() as api:
+            reply = api.request("DELETE", path)
+            if reply.status_code not in (200, 202, 404):
+                raise ClusterError(f"DELETE {path}: HTTP {reply.status_code}")
+            wait_for(
+                f"namespace {name} to be deleted",
+                lambda: api.get(path) is None,
+                timeout_s,
+                poll_s=0.5,
+                detail=lambda: str((api.get(path) or {}).get("status")),
+            )
+
+    @contextmanager
+    def namespace(self, name: str) -> Iterator[str]:
+        """A namespace for the duration of a ``with`` block, deleted after."""
+        self.create_namespace(name)
+        try:
+            yield name
+        finally:
+            self.delete_namespace(name)
+
+
+def eventually(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout_s: float = 60,
+    poll_s: float = 0.25,
+) -> T:
+    """Poll ``probe`` until it returns something other than None or False.
+
+    Raises:
+        AssertionError: after ``timeout_s``, naming ``what`` and the last
+            exception the probe raised, if any.
+    """
+    deadline = time.monotonic() + timeout_s
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = probe()
+        except (AssertionError, ClusterError, KeyError, IndexError) as exc:
+            last, result = exc, None
+        if result is not None and result is not False:
+            return result
+        time.sleep(poll_s)
+    raise AssertionError(
+        f"timed out after {timeout_s:.0f}s waiting for {what}"
+        + (f"; last error: {last}" if last else "")
+    )
