@@ -14,7 +14,7 @@ from shiplane.metrics import ALL, MetricSpec, exported_series
 
 NAME = re.compile(r"^shiplane_[a-z][a-z0-9_]*$")
 UNIT_SUFFIXES = ("_seconds", "_rows", "_psi", "_ks", "_share", "_info", "_ready",
-                 "_depth", "_weight", "_value", "_error")  # fmt: skip
+                 "_depth", "_weight", "_value", "_error", "_number")  # fmt: skip
 
 
 def test_contract_is_not_empty_and_unique() -> None:

@@ -985,6 +985,27 @@ def start(
             )
         progress(f"kube-apiserver {version} on {server} ({time.monotonic() - t0:.1f}s)")
 
+        # The CRDs go in before the controller manager starts, so its garbage
+        # collector knows their kinds (it rediscovers only every 30 s) and
+        # collects what KServe creates the moment an InferenceService goes.
+        t0 = time.monotonic()
+        crds = install_crds(
+            api, (*binaries.kserve_crds, *binaries.prometheus_crds), timeout_s
+        )
+        api.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": KSERVE_NAMESPACE},
+            }
+        )
+        api.apply(kserve_configmap(binaries.kserve_configmap))
+        progress(
+            f"{len(crds)} CRDs (KServe {versions.kserve}, prometheus-operator "
+            f"{versions.prometheus_operator}) and {KSERVE_NAMESPACE}/"
+            f"{KSERVE_CONFIGMAP} ({time.monotonic() - t0:.1f}s)"
+        )
+
         t0 = time.monotonic()
         kcm_port = free_port()
         kcm_kubeconfig = write_kubeconfig(
@@ -1008,25 +1029,12 @@ def start(
                 "--use-service-account-credentials=false",
                 "--controllers=*," + ",".join(f"-{c}" for c in KCM_CONTROLLERS_OFF),
                 "--leader-elect=false",
+                # Namespace deletion lists and deletes every resource type: at
+                # the default 20 requests/s that alone takes 5 s.
+                "--kube-api-qps=500",
+                "--kube-api-burst=1000",
                 "--v=1",
             ],
-        )
-
-        crds = install_crds(
-            api, (*binaries.kserve_crds, *binaries.prometheus_crds), timeout_s
-        )
-        api.apply(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": KSERVE_NAMESPACE},
-            }
-        )
-        api.apply(kserve_configmap(binaries.kserve_configmap))
-        progress(
-            f"{len(crds)} CRDs (KServe {versions.kserve}, prometheus-operator "
-            f"{versions.prometheus_operator}) and {KSERVE_NAMESPACE}/"
-            f"{KSERVE_CONFIGMAP} ({time.monotonic() - t0:.1f}s)"
         )
 
         t0 = time.monotonic()

@@ -106,6 +106,13 @@ MODEL_INFO = MetricSpec(
     "Always 1 for each loaded model; labels name the version, alias and run.",
     (MODEL, MODEL_VERSION, ALIAS, RUN_ID),
 )  # fmt: skip
+MODEL_REGISTRY_VERSION = MetricSpec(
+    "shiplane_model_registry_version_number", "gauge",
+    "The MLflow registry version a server serves, as a number (only for registry "
+    "versions): pinned versions only grow, so the rules call the newest of the "
+    "versions serving a model its canary and the oldest its stable.",
+    MODEL_LABELS,
+)  # fmt: skip
 MODEL_READY = MetricSpec(
     "shiplane_model_ready", "gauge",
     "1 when the model is loaded and serving, 0 while loading or after a failure.",

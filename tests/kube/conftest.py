@@ -71,6 +71,9 @@ def control_plane(
 
 
 @pytest.fixture(scope="session")
-def kube(control_plane: LocalCluster) -> Kube:
-    """helm and kubectl as the cluster's admin."""
-    return Kube(control_plane)
+def kube(control_plane: LocalCluster) -> Iterator[Kube]:
+    """helm and kubectl as the cluster's admin; at the end of the session,
+    every namespace a test deleted must be gone."""
+    kube = Kube(control_plane)
+    yield kube
+    kube.wait_deleted()

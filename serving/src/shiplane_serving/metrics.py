@@ -38,6 +38,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # How a gauge's per-worker values combine in multiprocess mode.
 _GAUGE_MODES: dict[str, Any] = {
     spec.MODEL_INFO.name: "livemax",
+    spec.MODEL_REGISTRY_VERSION.name: "livemax",
     spec.MODEL_READY.name: "livemin",
     spec.BATCH_QUEUE_DEPTH.name: "livesum",
 }
@@ -116,6 +117,7 @@ class ServingMetrics:
         self.predictions = build(spec.PREDICTIONS, r)
         self.prediction_value = build(spec.PREDICTION_VALUE, r)
         self.model_info = build(spec.MODEL_INFO, r)
+        self.model_registry_version = build(spec.MODEL_REGISTRY_VERSION, r)
         self.model_ready = build(spec.MODEL_READY, r)
         self.feedback = build(spec.FEEDBACK, r)
         self.feedback_absolute_error = build(spec.FEEDBACK_ABSOLUTE_ERROR, r)

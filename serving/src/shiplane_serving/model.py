@@ -169,6 +169,10 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
         self.metrics.child(
             self.metrics.model_info, self.name, src.version, src.alias, src.run_id
         ).set(1)
+        if src.version.isdigit():
+            self.metrics.child(
+                self.metrics.model_registry_version, self.name, src.version
+            ).set(int(src.version))
         self.metrics.child(self.metrics.model_ready, self.name).set(1)
         self.ready = True
 

@@ -47,17 +47,18 @@ ROUTER = 'namespace=~"$namespace"'
 QUANTILES = "model_version:shiplane_request_duration_seconds:histogram_quantile_5m"
 ERROR_RATIO = "model_version:shiplane_request_errors:ratio_rate5m"
 ACCURACY = "model_version:shiplane_feedback_accuracy:ratio_rate30m"
-ALIAS_INFO = "model_version:shiplane_model_alias:info"
+ROLE_INFO = "model_version:shiplane_model_role:info"
 CANARY_ERROR_DELTA = "model:shiplane_canary_error_ratio_delta:rate5m"
 CANARY_P99_RATIO = "model:shiplane_canary_p99_latency_ratio:5m"
 
 Variable = dash.DatasourceVariable | dash.QueryVariable
 RATE = "$__rate_interval"
 BY_VERSION = "model, model_version"
-# Joins a per-version series with its alias (champion = stable, challenger = canary).
-WITH_ALIAS = (
-    "* on (namespace, model, model_version) group_left (alias) "
-    f'{ALIAS_INFO}{{{MODEL}, alias=~"champion|challenger"}}'
+# Joins a per-version series with its role: of the pinned versions serving a
+# model, the newest is the canary, the oldest the stable (see the rules file).
+WITH_ROLE = (
+    "* on (namespace, model, model_version) group_left (role) "
+    f"{ROLE_INFO}{{{MODEL}}}"
 )
 
 
@@ -410,15 +411,15 @@ def serving_overview() -> dash.Dashboard:
 
 
 def canary() -> dash.Dashboard:
-    """Canary (alias challenger) against stable (alias champion), and the router."""
+    """Canary against stable (told apart by pinned version), and the router."""
     req = m.REQUESTS.series
     return (
         _dashboard(
             "shiplane-canary",
             "Shiplane / Canary vs stable",
-            "The canary (MLflow alias challenger) against the stable version "
-            "(champion): "
-            "traffic share, errors, latency and accuracy; the A/B router's variants.",
+            "The canary against the stable version (of the pinned versions serving "
+            "a model, the newest is the canary): traffic share, errors, latency and "
+            "accuracy; the A/B router's variants.",
             with_version=False,
         )
         .with_row(dash.Row("Canary against stable"))
@@ -469,39 +470,39 @@ def canary() -> dash.Dashboard:
         )
         .with_panel(
             graph(
-                "5xx ratio by alias",
+                "5xx ratio by role",
                 "",
                 "percentunit",
                 [
                     Query(
-                        f"{ERROR_RATIO}{{{MODEL}}} {WITH_ALIAS}",
-                        "{{alias}} v{{model_version}}",
+                        f"{ERROR_RATIO}{{{MODEL}}} {WITH_ROLE}",
+                        "{{role}} v{{model_version}}",
                     )
                 ],
             )
         )
         .with_panel(
             graph(
-                "p99 latency by alias",
+                "p99 latency by role",
                 "",
                 "s",
                 [
                     Query(
-                        f'{QUANTILES}{{{MODEL}, quantile="0.99"}} {WITH_ALIAS}',
-                        "{{alias}} v{{model_version}}",
+                        f'{QUANTILES}{{{MODEL}, quantile="0.99"}} {WITH_ROLE}',
+                        "{{role}} v{{model_version}}",
                     )
                 ],
             )
         )
         .with_panel(
             graph(
-                "Accuracy from feedback by alias",
+                "Accuracy from feedback by role",
                 "Correct / (correct + incorrect) over 30m.",
                 "percentunit",
                 [
                     Query(
-                        f"{ACCURACY}{{{MODEL}}} {WITH_ALIAS}",
-                        "{{alias}} v{{model_version}}",
+                        f"{ACCURACY}{{{MODEL}}} {WITH_ROLE}",
+                        "{{role}} v{{model_version}}",
                     )
                 ],
             )
