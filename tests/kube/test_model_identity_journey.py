@@ -15,7 +15,9 @@ real Prometheus scraping them, and every step through `kubectl shiplane`.
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import subprocess
 import time
 import uuid
@@ -149,6 +151,42 @@ def _traffic(server: podwiring.PodProcess, model: str, rows: list[list[float]]) 
         assert reply.status_code == 200, reply.text
 
 
+def _rollout_job_stopped_by_sigterm(journey: Journey, manifest: str) -> None:
+    [job] = [o for o in yaml.safe_load_all(manifest) if o and o["kind"] == "Job"]
+    pod = job["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    kubeconfig = journey.cluster.service_account_kubeconfig(
+        journey.namespace, pod["serviceAccountName"]
+    )
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MLFLOW_TRACKING_URI"] == journey.mlflow_uri
+    argv = [require_tool(container["command"][0]), *container["args"]]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **env, "HOME": str(journey.workdir),
+             "KUBECONFIG": str(kubeconfig)},
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:
+            lines.append(line)
+            if "step 50%:" in line:  # traffic moved; now waiting the interval
+                proc.send_signal(signal.SIGTERM)
+                break
+            assert time.monotonic() < deadline, "".join(lines)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = "".join(lines) + rest
+    print(output)
+    assert proc.returncode == 1, output
+    assert "rollout ROLLED BACK: interrupted: received SIGTERM" in output
+    assert "rollout stopped (received SIGTERM); rolled back" in output
+
+
 def _wait_for(prometheus: str, query: str, at_least: float) -> None:
     """Until ``query`` returns a value >= ``at_least`` (1 s scrapes)."""
     from shiplane.analysis.prometheus import PrometheusClient
@@ -193,8 +231,13 @@ def test_pinned_install_canary_promote_retrain_restart(
     # 1. Install values pinned to v1 (the first training run is the champion).
     assert _train(TRAINING_CONFIGS / "breast_cancer.yaml", mlflow, model,
                   "champion") == "1"  # fmt: skip
+    prometheus_port = localstack.free_port()
     journey.values.write_text(yaml.safe_dump({
         "mlflow": {"trackingUri": mlflow},
+        # The chart's rollout Job, run below as its pod would run it.
+        "rollout": {"enabled": True, "inferenceService": model, "steps": [50, 100],
+                    "interval": "60s",
+                    "prometheusUrl": f"http://127.0.0.1:{prometheus_port}"},
         "inferenceServices": {model: {
             "deploymentMode": "Standard",
             "model": {"mlflowUri": identity.pinned_uri(model, 1)},
@@ -251,7 +294,7 @@ def test_pinned_install_canary_promote_retrain_restart(
     assert endpoint["path"] == "/metrics"
     prometheus = localstack.prometheus_server(journey.workdir / "prometheus", {
         "serving": [s.url.removeprefix("http://") for s in servers.values()],
-    })  # fmt: skip
+    }, port=prometheus_port)  # fmt: skip
     prometheus.start()
     try:
         prometheus.wait_ready(
@@ -273,6 +316,18 @@ def test_pinned_install_canary_promote_retrain_restart(
             "--latency-min-delta-s", "0.05",
         )  # fmt: skip
         assert "PASS" in out
+
+        # 6b. The chart's rollout Job, as its pod runs it (its command, args and
+        #     env, its ServiceAccount's token), stopped by SIGTERM halfway: it
+        #     rolls back and records why, never leaving an unrecorded split.
+        _rollout_job_stopped_by_sigterm(journey, rendered)
+        assert journey.isvc()["spec"]["canary"][0]["trafficPercent"] == 0
+        entry = json.loads(
+            journey.isvc()["metadata"]["annotations"][identity.HISTORY_ANNOTATION]
+        )[-1]
+        assert entry["action"] == "rollback" and "SIGTERM" in entry["reason"]
+        assert entry["by"].startswith(f"system:serviceaccount:{journey.namespace}:")
+        journey.kubectl_shiplane(capsys, "set-traffic", model, "50")
     finally:
         prometheus.stop()
 
@@ -291,8 +346,14 @@ def test_pinned_install_canary_promote_retrain_restart(
     assert promoted["metadata"]["annotations"][
         identity.STABLE_VERSION_ANNOTATION] == "2"  # fmt: skip
 
-    # 7b. Helm and the CLI never fight: the same values again change nothing.
+    # 7b. Helm and the CLI never fight: the same values again change nothing,
+    #     and the first revision's rollout Job is not deleted under it.
     journey.helm("upgrade", RELEASE, str(CHART), "-f", str(journey.values))
+    with journey.cluster.api() as api:
+        jobs = api.get(f"/apis/batch/v1/namespaces/{journey.namespace}/jobs")
+    assert jobs is not None
+    names = sorted(j["metadata"]["name"] for j in jobs["items"])
+    assert [n.rsplit("-", 1)[-1] for n in names] == ["1", "2"], names
     after_upgrade = journey.isvc()
     assert after_upgrade["spec"]["predictor"] == promoted["spec"]["predictor"]
     assert "canary" not in after_upgrade["spec"]
