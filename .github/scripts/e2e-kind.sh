@@ -6,13 +6,18 @@
 #   1. cert-manager, kube-prometheus-stack (Prometheus only) and KServe in
 #      Standard mode from their published OCI charts
 #   2. our three images built with docker and loaded into kind
-#   3. `helm install` of charts/shiplane: MLflow, a training Job (first version
-#      -> @champion) and the breast-cancer InferenceService
+#   3. `helm install` of charts/shiplane pinned to v1: MLflow, a training Job
+#      (v1 -> @champion) and the InferenceService serving models:/NAME/1
 #   4. traffic through the predictor with Locust (SLO-gated)
-#   5. `helm upgrade`: a second training Job (-> @challenger) and a
-#      spec.canary[] entry at 10%
-#   6. `kubectl shiplane rollout` steps the canary to 100% and promotes it
-#   7. a final Locust SLO run against the promoted model
+#   5. `helm upgrade` with the same values: a second training Job (v2 ->
+#      @challenger) and nothing else (the CLI owns versions and traffic);
+#      `kubectl shiplane canary --model models:/NAME@challenger` pins v2
+#   6. status, set-traffic, Locust load, analyze, promote (MLflow follows)
+#   7. a third training run (v3 -> @challenger), a restart of every predictor
+#      pod: each still serves the version its object names; a final SLO run
+#
+# The same journey runs in `make test` against a real kube-apiserver, etcd and
+# KServe controller (tests/kube/test_model_identity_journey.py).
 #
 # Everything it learns on the way (pod logs, events, resources, Locust
 # reports) lands in $ARTIFACTS for the workflow to upload, pass or fail.
@@ -113,7 +118,7 @@ for image in shiplane-serving shiplane-training shiplane-router; do
   kind load docker-image --name "$KIND_CLUSTER" "$IMAGE_REGISTRY/$image:$IMAGE_TAG"
 done
 
-say "3/7 helm install: MLflow, training Job (-> @champion), InferenceService"
+say "3/7 helm install pinned to v1: MLflow, training Job (-> @champion), InferenceService"
 helm upgrade --install "$RELEASE" charts/shiplane --namespace "$NAMESPACE" \
   --create-namespace -f "$VALUES" --wait --wait-for-jobs --timeout 15m
 kubectl -n "$NAMESPACE" wait --for=condition=Ready "inferenceservice/$MODEL" --timeout=10m
@@ -125,26 +130,40 @@ say "4/7 traffic + SLO run against the champion ($model_url)"
 make loadtest HOST="$model_url" \
   LOADTEST_ARGS="--run-time 60s --report-dir $ARTIFACTS/champion --csv $ARTIFACTS/champion/locust --html $ARTIFACTS/champion/report.html"
 
-say "5/7 helm upgrade: second training Job (-> @challenger), canary at 10%"
+say "5/7 helm upgrade, same values: second training Job (-> @challenger); canary of it"
 helm upgrade "$RELEASE" charts/shiplane --namespace "$NAMESPACE" -f "$VALUES" \
-  --set "inferenceServices.$MODEL.canary.standard.enabled=true" \
-  --set "inferenceServices.$MODEL.canary.standard.trafficPercent=10" \
-  --set "inferenceServices.$MODEL.canary.standard.model.mlflowUri=models:/$MODEL@challenger" \
   --wait --wait-for-jobs --timeout 15m
+mlflow_url=$(port_forward "$NAMESPACE" "svc/$RELEASE-mlflow" 5000)
+shiplane() { uv run --frozen kubectl shiplane "$@" --namespace "$NAMESPACE"; }
+shiplane canary "$MODEL" --model "models:/$MODEL@challenger" --percent 10 \
+  --mlflow-uri "$mlflow_url" --actor e2e | tee "$ARTIFACTS/canary.txt"
+grep -q "models:/$MODEL/2" "$ARTIFACTS/canary.txt" || die "the canary was not pinned to v2"
 kubectl -n "$NAMESPACE" wait --for=condition=Ready "inferenceservice/$MODEL" --timeout=10m
 
-say "6/7 kubectl shiplane rollout -> promotion"
-uv run --frozen kubectl shiplane rollout "$MODEL" --namespace "$NAMESPACE" \
-  --steps 10,50,100 --interval 45s --max-failures 1 --actor e2e \
-  --prometheus-url "$prometheus_url" \
-  --locustfile "$root/loadtests/v1.py" --load-host "$model_url" --load-users 4 \
-  --load-arg=--model-name="$MODEL" \
-  | tee "$ARTIFACTS/rollout.txt"
+say "6/7 status, set-traffic 50, load, analyze, promote"
+shiplane status "$MODEL" --mlflow-uri "$mlflow_url" | tee "$ARTIFACTS/status.txt"
+shiplane set-traffic "$MODEL" 50
+make loadtest HOST="$model_url" \
+  LOADTEST_ARGS="--run-time 90s --report-dir $ARTIFACTS/canary --csv $ARTIFACTS/canary/locust --html $ARTIFACTS/canary/report.html"
+shiplane analyze "$MODEL" --prometheus-url "$prometheus_url" --window 90s \
+  | tee "$ARTIFACTS/analyze.txt"
+shiplane promote "$MODEL" --mlflow-uri "$mlflow_url" --actor e2e --reason "e2e analysis passed" \
+  | tee "$ARTIFACTS/promote.txt"
+grep -q "@champion -> $MODEL v2" "$ARTIFACTS/promote.txt" || die "@champion did not move to v2"
 kubectl -n "$NAMESPACE" get inferenceservice "$MODEL" \
   -o jsonpath='{.metadata.annotations}' >"$ARTIFACTS/isvc-annotations.json"
 
-say "7/7 SLO run against the promoted model"
+say "7/7 train v3 (-> @challenger), restart the predictors: they still serve v2"
+helm upgrade "$RELEASE" charts/shiplane --namespace "$NAMESPACE" -f "$VALUES" \
+  --wait --wait-for-jobs --timeout 15m
+kubectl -n "$NAMESPACE" rollout restart "deployment/$MODEL-predictor"
+kubectl -n "$NAMESPACE" rollout status "deployment/$MODEL-predictor" --timeout=10m
+# A port-forward follows one pod: the restart ended the old one.
+model_url=$(port_forward "$NAMESPACE" "svc/$MODEL-predictor" 80)
+served=$(curl -fsS "$model_url/v2/models/$MODEL" | uv run --frozen python -c \
+  'import json, sys; print(json.load(sys.stdin)["versions"][0])')
+[ "$served" = 2 ] || die "after the restart the predictor serves v$served, not v2"
 make loadtest HOST="$model_url" \
   LOADTEST_ARGS="--run-time 60s --report-dir $ARTIFACTS/promoted --csv $ARTIFACTS/promoted/locust --html $ARTIFACTS/promoted/report.html"
 
-say "passed: champion served, challenger rolled out and promoted, SLOs met"
+say "passed: pinned v1 served, v2 canaried, analyzed and promoted, v3 trained, restarts kept v2"
