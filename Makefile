@@ -53,8 +53,8 @@ test: env tools lint typecheck ## everything CI checks: lint, types, tests, char
 	uv run --frozen pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=15 $(PYTEST_ARGS)
 
 # Finer test targets for the CI matrix (.github/workflows/ci.yml).
-TOOL_MARKERS := helm or prometheus or terraform or workflows
-.PHONY: test-python test-chart test-rules test-terraform test-workflows
+TOOL_MARKERS := helm or prometheus or terraform or workflows or kube
+.PHONY: test-python test-chart test-rules test-terraform test-workflows test-kube
 test-python: env ## tests that need no external tool
 	uv run --frozen pytest -m "not ($(TOOL_MARKERS))" $(PYTEST_ARGS)
 test-chart: env tools ## chart: helm lint/template, schemas, checkov, manifests in sync
@@ -65,6 +65,17 @@ test-terraform: env tools ## terraform fmt/validate/test and checkov
 	uv run --frozen pytest -m terraform $(PYTEST_ARGS)
 test-workflows: env tools ## GitHub workflows: actionlint, zizmor, shellcheck, policy
 	uv run --frozen pytest -m workflows $(PYTEST_ARGS)
+test-kube: env tools ## helm install, RBAC and KServe's controller on a real local control plane
+	uv run --frozen pytest -m kube $(PYTEST_ARGS)
+
+# A real control plane on 127.0.0.1 for people (tests start their own): etcd,
+# kube-apiserver, kube-controller-manager and KServe; `make tools` builds it.
+CLUSTER_STATE := $(STATE)/cluster
+.PHONY: cluster-up cluster-down
+cluster-up: env ## start a local control plane (KServe in Standard mode); prints export KUBECONFIG=...
+	uv run --frozen python -m shiplane.localcluster up --state $(CLUSTER_STATE)
+cluster-down: ## stop the local control plane
+	uv run --frozen python -m shiplane.localcluster down --state $(CLUSTER_STATE)
 
 # HOST on the command line wins; otherwise the router of the local demo stack.
 LOADTEST_DEFAULT_HOST = $(shell cat $(STATE)/demo/router.url 2>/dev/null || echo http://127.0.0.1:8000)
@@ -147,5 +158,5 @@ demo-stop: ## stop everything make demo left running
 	uv run --frozen python -m shiplane.demo --state $(STATE) --stop
 
 .PHONY: clean
-clean: demo-stop ## remove local state (.shiplane/) and caches
+clean: demo-stop cluster-down ## remove local state (.shiplane/) and caches
 	rm -rf $(STATE) .mypy_cache .ruff_cache .pytest_cache

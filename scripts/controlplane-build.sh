@@ -3,6 +3,7 @@
 # Go modules (the Go module proxy), into .tools/controlplane/<component>-<version>/.
 #
 #   kube-apiserver, kube-controller-manager  k8s.io/kubernetes
+#   kubectl (the same version)               k8s.io/kubernetes
 #   etcd                                     go.etcd.io/etcd/server/v3
 #   kserve (KServe's manager) + CRDs,        github.com/kserve/kserve (>= 0.20: spec.canary[])
 #     its inferenceservice-config ConfigMap
@@ -15,7 +16,7 @@
 # anew from the pins. A component already built at its pinned version is left
 # alone, so a warm run takes well under a second.
 #
-# Usage: controlplane-build.sh [component...]   (default: all; etcd kube kserve promop)
+# Usage: controlplane-build.sh [component...]   (default: all; etcd kube kubectl kserve promop)
 # CONTROLPLANE_OUT=DIR builds somewhere else (used to measure a cold build).
 set -euo pipefail
 
@@ -115,6 +116,17 @@ build_kube() {
   go build -pgo=off -trimpath -ldflags "$(kube_ldflags "$v")" -o "$dest/" "${cmds[@]}"
 }
 
+# kubectl at the server's version: the image's kubectl (1.32) is outside the
+# +/-1 minor skew kubectl supports against a 1.34 server, and a new machine may
+# have none. Its own wrapper module, so the control-plane binaries stay cached.
+build_kubectl() {
+  local dest=$1 v=$2
+  wrapper "$work/kubectl" k8s.io/kubernetes "$v" "v0.${v#v1.}"
+  go get -tool "k8s.io/kubernetes/cmd/kubectl@$v"
+  mkdir -p "$dest"
+  go build -pgo=off -trimpath -ldflags "$(kube_ldflags "$v")" -o "$dest/" k8s.io/kubernetes/cmd/kubectl
+}
+
 build_etcd() {
   local dest=$1 v=$2
   wrapper "$work/etcd" go.etcd.io/etcd/server/v3 "$v" "$v"
@@ -162,13 +174,14 @@ assets_promop() {
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(etcd kube kserve promop)
+[ ${#want[@]} -gt 0 ] || want=(etcd kube kubectl kserve promop)
 for c in "${want[@]}"; do
   case $c in
     kube) build kube "$KUBE_VERSION" ;;
+    kubectl) build kubectl "$KUBE_VERSION" ;;
     etcd) build etcd "$ETCD_VERSION" ;;
     kserve) build kserve "$KSERVE_VERSION" ;;
     promop) build promop "$PROMETHEUS_OPERATOR_VERSION" ;;
-    *) die "unknown component $c (kube, etcd, kserve, promop)" ;;
+    *) die "unknown component $c (etcd, kube, kubectl, kserve, promop)" ;;
   esac
 done

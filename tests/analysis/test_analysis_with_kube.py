@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "control"))
 from fake_kube_api import RunningApi, start  # noqa: E402
 
 from shiplane.cli import main  # noqa: E402
-from shiplane.control.isvc import (  # noqa: E402
+from shiplane.identity import (  # noqa: E402
     CANARY_VERSION_ANNOTATION,
     HISTORY_ANNOTATION,
     MODEL_NAME_ANNOTATION,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shiplane import identity
-from shiplane.control import isvc
+from shiplane.control.view import Style, inspect
 from tests.chart import chartkit
 
 IDENTITY_TPL = chartkit.CHART / "templates" / "_identity.tpl"
@@ -48,7 +48,7 @@ def test_every_rendered_registry_predictor_is_pinned_and_annotated(
     scenario: Path,
 ) -> None:
     for obj in _isvcs(scenario):
-        view = isvc.inspect(obj)
+        view = inspect(obj)
         refs = [r for r in (view.stable, view.canary) if r is not None]
         registry = [r for r in refs if r.uri.startswith("models:/")]
         for ref in registry:
@@ -58,7 +58,7 @@ def test_every_rendered_registry_predictor_is_pinned_and_annotated(
         annotations = obj["metadata"]["annotations"]
         assert annotations[identity.MODEL_NAME_ANNOTATION] == view.model_name
         assert view.model_name == registry[0].model_name
-        if view.style is isvc.Style.STANDARD or not view.has_canary:
+        if view.style is Style.STANDARD or not view.has_canary:
             assert view.stable is not None
             assert annotations[identity.STABLE_VERSION_ANNOTATION] == (
                 view.stable.version
@@ -74,12 +74,12 @@ def test_every_rendered_registry_predictor_is_pinned_and_annotated(
 
 def test_the_scenarios_cover_both_canary_styles() -> None:
     styles = {
-        (isvc.inspect(o).style, isvc.inspect(o).has_canary)
+        (inspect(o).style, inspect(o).has_canary)
         for scenario in chartkit.SCENARIOS
         for o in _isvcs(scenario)
     }
     assert {
-        (isvc.Style.KNATIVE, True),
-        (isvc.Style.STANDARD, True),
-        (isvc.Style.KNATIVE, False),
+        (Style.KNATIVE, True),
+        (Style.STANDARD, True),
+        (Style.KNATIVE, False),
     } <= styles

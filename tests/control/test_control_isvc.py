@@ -14,18 +14,16 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shiplane.control import isvc, schema
+from shiplane import identity
+from shiplane.control import audit, mergepatch, plans, schema, validation
+from shiplane.control.audit import AuditContext
 from shiplane.control.errors import (
     InvalidRequestError,
     NoCanaryError,
     UnsupportedShapeError,
 )
-from shiplane.control.isvc import (
-    HISTORY_ANNOTATION,
-    STABLE_VERSION_ANNOTATION,
-    AuditContext,
-    Style,
-)
+from shiplane.control.view import Style, inspect, parse_model_uri
+from shiplane.identity import HISTORY_ANNOTATION, STABLE_VERSION_ANNOTATION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isvc"
 CTX = AuditContext(by="alice", at=datetime(2026, 11, 22, 7, 0, tzinfo=UTC),
@@ -36,9 +34,9 @@ def load(name: str) -> dict[str, Any]:
     return dict(yaml.safe_load((FIXTURES / f"{name}.yaml").read_text()))
 
 
-def applied(obj: dict[str, Any], plan: isvc.Plan) -> dict[str, Any]:
+def applied(obj: dict[str, Any], plan: plans.Plan) -> dict[str, Any]:
     assert plan.patch is not None
-    out = isvc.apply_merge_patch(obj, plan.patch)
+    out = mergepatch.apply_merge_patch(obj, plan.patch)
     assert isinstance(out, dict)
     return out
 
@@ -83,7 +81,7 @@ def test_the_sdk_knows_both_canary_styles() -> None:
 
 
 def test_inspect_knative_canary() -> None:
-    view = isvc.inspect(load("knative-canary"))
+    view = inspect(load("knative-canary"))
     assert view.style is Style.KNATIVE
     assert (view.model_name, view.stable_version, view.canary_version) == (
         "breast-cancer",
@@ -98,21 +96,21 @@ def test_inspect_knative_canary() -> None:
 
 
 def test_inspect_standard_canary_and_stable() -> None:
-    view = isvc.inspect(load("standard-canary"))
+    view = inspect(load("standard-canary"))
     assert view.style is Style.STANDARD
     assert (view.stable_version, view.canary_version, view.canary_percent) == (
         "3",
         "4",
         25,
     )
-    stable = isvc.inspect(load("standard-stable"))
+    stable = inspect(load("standard-stable"))
     assert stable.style is Style.STANDARD and not stable.has_canary
     assert stable.ready is False and "minimum availability" in stable.ready_message
 
 
 def test_knative_set_traffic_patch_is_minimal_and_guarded() -> None:
     obj = load("knative-canary")
-    plan = isvc.plan_set_traffic(obj, 50)
+    plan = plans.plan_set_traffic(obj, 50)
     assert plan.patch == {
         "metadata": {"resourceVersion": "48213"},
         "spec": {"predictor": {"canaryTrafficPercent": 50}},
@@ -122,7 +120,7 @@ def test_knative_set_traffic_patch_is_minimal_and_guarded() -> None:
 
 def test_standard_set_traffic_replaces_the_canary_list() -> None:
     obj = load("standard-canary")
-    plan = isvc.plan_set_traffic(obj, 60)
+    plan = plans.plan_set_traffic(obj, 60)
     assert plan.patch is not None
     assert plan.patch["metadata"] == {"resourceVersion": "91044"}
     after = applied(obj, plan)
@@ -137,62 +135,62 @@ def test_standard_set_traffic_replaces_the_canary_list() -> None:
 @pytest.mark.parametrize("name", ["knative-canary", "standard-canary"])
 def test_set_traffic_to_the_current_value_is_a_noop(name: str) -> None:
     obj = load(name)
-    current = isvc.inspect(obj).canary_percent
+    current = inspect(obj).canary_percent
     assert current is not None
-    plan = isvc.plan_set_traffic(obj, current)
+    plan = plans.plan_set_traffic(obj, current)
     assert plan.noop and "nothing to do" in plan.message
 
 
 @pytest.mark.parametrize("percent", [-1, 101, 1000])
 def test_percent_outside_0_100_is_refused(percent: int) -> None:
     with pytest.raises(InvalidRequestError, match="within 0..100"):
-        isvc.plan_set_traffic(load("knative-canary"), percent)
+        plans.plan_set_traffic(load("knative-canary"), percent)
 
 
 @pytest.mark.parametrize("name", ["knative-promoted", "standard-stable"])
 def test_no_canary_is_refused_for_set_traffic_and_rollback(name: str) -> None:
     with pytest.raises(NoCanaryError, match="has no canary"):
-        isvc.plan_set_traffic(load(name), 10)
+        plans.plan_set_traffic(load(name), 10)
     with pytest.raises(NoCanaryError, match="has no canary"):
-        isvc.plan_rollback(load(name), CTX)
+        plans.plan_rollback(load(name), CTX)
 
 
 def test_both_styles_at_once_are_refused() -> None:
     with pytest.raises(UnsupportedShapeError, match="both canary styles"):
-        isvc.plan_set_traffic(load("both-styles"), 10)
+        plans.plan_set_traffic(load("both-styles"), 10)
     with pytest.raises(UnsupportedShapeError, match="both canary styles"):
-        isvc.plan_promote(load("both-styles"), CTX)
+        plans.plan_promote(load("both-styles"), CTX)
 
 
 def test_several_standard_canaries_are_refused() -> None:
     obj = load("standard-canary")
     obj["spec"]["canary"].append(copy.deepcopy(obj["spec"]["canary"][0]))
     with pytest.raises(UnsupportedShapeError, match="exactly one canary"):
-        isvc.inspect(obj)
+        inspect(obj)
 
 
 def test_knative_promote_removes_the_percent_and_records_history() -> None:
     obj = load("knative-canary")
-    plan = isvc.plan_promote(obj, CTX)
+    plan = plans.plan_promote(obj, CTX)
     assert plan.patch is not None
     assert plan.patch["spec"] == {"predictor": {"canaryTrafficPercent": None}}
     after = applied(obj, plan)
     notes = after["metadata"]["annotations"]
     assert notes[STABLE_VERSION_ANNOTATION] == "4"
-    assert isvc.CANARY_VERSION_ANNOTATION not in notes
+    assert identity.CANARY_VERSION_ANNOTATION not in notes
     assert json.loads(notes[HISTORY_ANNOTATION]) == [{
         "at": "2026-11-22T07:00:00+00:00", "by": "alice", "action": "promote",
         "from_version": "3", "to_version": "4", "verdict": "pass",
         "reason": "analysis passed"}]  # fmt: skip
     assert schema.validate(after) == []
     # Promoting again is a no-op with a clear message.
-    again = isvc.plan_promote(after, CTX)
+    again = plans.plan_promote(after, CTX)
     assert again.noop and "already promoted" in again.message
 
 
 def test_standard_promote_makes_the_canary_the_predictor() -> None:
     obj = load("standard-canary")
-    plan = isvc.plan_promote(obj, CTX)
+    plan = plans.plan_promote(obj, CTX)
     after = applied(obj, plan)
     assert "canary" not in after["spec"]
     canary = obj["spec"]["canary"][0]["predictor"]
@@ -208,20 +206,20 @@ def test_standard_promote_makes_the_canary_the_predictor() -> None:
     assert after["spec"]["predictor"]["model"]["storageUri"] == "models:/diabetes/4"
     assert after["metadata"]["annotations"][STABLE_VERSION_ANNOTATION] == "4"
     assert schema.validate(after) == []
-    view = isvc.inspect(after)
+    view = inspect(after)
     assert not view.has_canary and view.stable_version == "4"
     assert (
         view.last_promotion is not None and view.last_promotion["from_version"] == "3"
     )
-    assert isvc.plan_promote(after, CTX).noop
+    assert plans.plan_promote(after, CTX).noop
 
 
 @pytest.mark.parametrize("name", ["knative-canary", "standard-canary"])
 def test_rollback_sets_zero_and_is_idempotent(name: str) -> None:
     obj = load(name)
-    plan = isvc.plan_rollback(obj, CTX)
+    plan = plans.plan_rollback(obj, CTX)
     after = applied(obj, plan)
-    view = isvc.inspect(after)
+    view = inspect(after)
     assert view.canary_percent == 0
     entry = json.loads(after["metadata"]["annotations"][HISTORY_ANNOTATION])[-1]
     assert (entry["action"], entry["from_version"], entry["to_version"]) == (
@@ -230,52 +228,52 @@ def test_rollback_sets_zero_and_is_idempotent(name: str) -> None:
         view.stable_version,
     )
     assert schema.validate(after) == []
-    again = isvc.plan_rollback(after, CTX)
+    again = plans.plan_rollback(after, CTX)
     assert again.noop and "already gets 0%" in again.message
 
 
 def test_history_is_bounded() -> None:
     obj = load("knative-canary")
-    for i in range(isvc.HISTORY_LIMIT + 5):
+    for i in range(audit.HISTORY_LIMIT + 5):
         obj["spec"]["predictor"]["canaryTrafficPercent"] = 10
-        obj = applied(obj, isvc.plan_rollback(obj, CTX))
+        obj = applied(obj, plans.plan_rollback(obj, CTX))
         obj["metadata"]["resourceVersion"] = str(i)
     history = json.loads(obj["metadata"]["annotations"][HISTORY_ANNOTATION])
-    assert len(history) == isvc.HISTORY_LIMIT
+    assert len(history) == audit.HISTORY_LIMIT
 
 
 def test_no_resource_version_no_patch() -> None:
     obj = load("knative-canary")
     del obj["metadata"]["resourceVersion"]
     with pytest.raises(UnsupportedShapeError, match="optimistic concurrency"):
-        isvc.plan_set_traffic(obj, 20)
+        plans.plan_set_traffic(obj, 20)
 
 
 def test_a_broken_history_annotation_does_not_block_a_rollback() -> None:
     obj = load("knative-canary")
     obj["metadata"]["annotations"][HISTORY_ANNOTATION] = "{not json"
-    after = applied(obj, isvc.plan_rollback(obj, CTX))
+    after = applied(obj, plans.plan_rollback(obj, CTX))
     assert len(json.loads(after["metadata"]["annotations"][HISTORY_ANNOTATION])) == 1
 
 
 def test_versions_fall_back_to_the_storage_uri() -> None:
     obj = load("standard-canary")
-    view = isvc.inspect(obj)
+    view = inspect(obj)
     assert view.stable is not None and view.stable.version == "3"
-    ref = isvc.parse_model_uri("models:/breast-cancer@challenger")
+    ref = parse_model_uri("models:/breast-cancer@challenger")
     assert ref is not None and (ref.model_name, ref.alias, ref.version) == (
         "breast-cancer",
         "challenger",
         None,
     )
-    other = isvc.parse_model_uri("s3://bucket/model")
+    other = parse_model_uri("s3://bucket/model")
     assert other is not None and other.version is None
 
 
 @pytest.mark.parametrize("bad", ["Bad_Name", "", "-x", "a" * 64])
 def test_invalid_names_are_refused(bad: str) -> None:
     with pytest.raises(InvalidRequestError):
-        isvc.validate_name(bad)
+        validation.validate_name(bad)
 
 
 json_values = st.recursive(
@@ -300,4 +298,6 @@ def test_merge_patch_diff_round_trips(old: dict[str, Any], new: dict[str, Any]) 
     # Merge patches cannot express a null inside an object (null means delete),
     # so compare objects with their null members dropped, as an API server would.
     old, new = _drop_nulls(old), _drop_nulls(new)
-    assert isvc.apply_merge_patch(old, isvc.merge_patch_diff(old, new)) == new
+    assert (
+        mergepatch.apply_merge_patch(old, mergepatch.merge_patch_diff(old, new)) == new
+    )

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from shiplane.control import isvc, schema
+from shiplane.control import mergepatch, plans, schema
+from shiplane.control.audit import AuditContext
 from shiplane.control.errors import InvalidRequestError, NoCanaryError
-from shiplane.control.isvc import AuditContext, Style
+from shiplane.control.view import Style, inspect
 from tests.chart import chartkit
 
 pytestmark = pytest.mark.helm
@@ -37,12 +38,12 @@ def _rendered() -> list[tuple[str, dict[str, Any]]]:
 RENDERED = _rendered()
 
 
-def _applied(obj: dict[str, Any], plan: isvc.Plan) -> dict[str, Any]:
+def _applied(obj: dict[str, Any], plan: plans.Plan) -> dict[str, Any]:
     if plan.patch is None:
         return obj
     patch = copy.deepcopy(plan.patch)
     patch["metadata"].pop("resourceVersion")
-    after: dict[str, Any] = isvc.apply_merge_patch(obj, patch)
+    after: dict[str, Any] = mergepatch.apply_merge_patch(obj, patch)
     assert schema.validate(after) == [], schema.validate(after)
     return after
 
@@ -51,31 +52,31 @@ def _applied(obj: dict[str, Any], plan: isvc.Plan) -> dict[str, Any]:
 def test_every_verb_on_every_rendered_inference_service(
     where: str, obj: dict[str, Any], tmp_path: Path
 ) -> None:
-    view = isvc.inspect(obj)
+    view = inspect(obj)
     registry = view.stable is not None and view.stable.uri.startswith("models:/")
     if registry:
         assert view.model_name and view.stable_version, where
     if view.has_canary:
         assert view.canary_version or not registry, where
-        traffic = _applied(obj, isvc.plan_set_traffic(obj, 40))
-        assert isvc.inspect(traffic).canary_percent == 40
-        rolled_back = _applied(obj, isvc.plan_rollback(obj, CTX))
-        assert isvc.inspect(rolled_back).canary_percent == 0
-        promoted_obj = _applied(obj, isvc.plan_promote(obj, CTX))
-        promoted = isvc.inspect(promoted_obj)
+        traffic = _applied(obj, plans.plan_set_traffic(obj, 40))
+        assert inspect(traffic).canary_percent == 40
+        rolled_back = _applied(obj, plans.plan_rollback(obj, CTX))
+        assert inspect(rolled_back).canary_percent == 0
+        promoted_obj = _applied(obj, plans.plan_promote(obj, CTX))
+        promoted = inspect(promoted_obj)
         assert not promoted.has_canary
         assert promoted.stable_version == view.canary_version
         if registry:
             with pytest.raises(InvalidRequestError, match="already running"):
-                isvc.plan_canary(obj, view.model_name or "", "99", 10, CTX)
+                plans.plan_canary(obj, view.model_name or "", "99", 10, CTX)
         return
     with pytest.raises(NoCanaryError):
-        isvc.plan_set_traffic(obj, 10)
+        plans.plan_set_traffic(obj, 10)
     if not registry:
         return  # a storageUri model: canaries come from the registry
     assert view.model_name is not None
-    started_obj = _applied(obj, isvc.plan_canary(obj, view.model_name, "7", 15, CTX))
-    started = isvc.inspect(started_obj)
+    started_obj = _applied(obj, plans.plan_canary(obj, view.model_name, "7", 15, CTX))
+    started = inspect(started_obj)
     assert (started.stable_version, started.canary_version) == (
         view.stable_version,
         "7",
@@ -85,19 +86,19 @@ def test_every_verb_on_every_rendered_inference_service(
     assert started.canary_percent == 15
     if started.style is Style.STANDARD:
         [canary] = started_obj["spec"]["canary"]
-        for field in isvc.CANARY_FORBIDDEN_FIELDS:
+        for field in plans.CANARY_FORBIDDEN_FIELDS:
             assert field not in canary["predictor"]
         assert canary["predictor"]["name"] != started_obj["spec"]["predictor"].get(
             "name"
         )
-    promoted = isvc.inspect(_applied(started_obj, isvc.plan_promote(started_obj, CTX)))
+    promoted = inspect(_applied(started_obj, plans.plan_promote(started_obj, CTX)))
     assert (promoted.stable_version, promoted.has_canary) == ("7", False)
     assert promoted.stable is not None
     assert promoted.stable.uri == f"models:/{view.model_name}/7"
 
 
 def test_the_rendered_objects_cover_every_branch() -> None:
-    views = [isvc.inspect(obj) for _, obj in RENDERED]
+    views = [inspect(obj) for _, obj in RENDERED]
     assert any(v.style is Style.STANDARD and v.has_canary for v in views)
     assert any(v.style is Style.KNATIVE and v.has_canary for v in views)
     assert any(
@@ -110,11 +111,11 @@ def test_the_rendered_objects_cover_every_branch() -> None:
 def test_a_canary_is_refused_when_it_is_already_stable_or_another_model() -> None:
     obj = next(
         o for _, o in RENDERED
-        if not isvc.inspect(o).has_canary and isvc.inspect(o).stable_version
+        if not inspect(o).has_canary and inspect(o).stable_version
     )  # fmt: skip
-    view = isvc.inspect(obj)
+    view = inspect(obj)
     assert view.model_name and view.stable_version
     with pytest.raises(InvalidRequestError, match="already the stable version"):
-        isvc.plan_canary(obj, view.model_name, view.stable_version, 10, CTX)
+        plans.plan_canary(obj, view.model_name, view.stable_version, 10, CTX)
     with pytest.raises(InvalidRequestError, match="serves model"):
-        isvc.plan_canary(obj, "another-model", "3", 10, CTX)
+        plans.plan_canary(obj, "another-model", "3", 10, CTX)

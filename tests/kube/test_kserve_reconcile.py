@@ -148,34 +148,54 @@ def test_predictor_and_canary_deployments_and_services(reconciled: KubeApi) -> N
         assert service["spec"]["selector"] == {"app": f"isvc.{name}"}
 
 
+def _isvc_with(
+    api: KubeApi, condition: str, status: str = "True"
+) -> dict[str, Any] | None:
+    """The InferenceService once ``condition`` has ``status``, else None."""
+    obj = api.call("GET", ISVC_PATH)
+    return obj if _condition(obj, condition) == status else None
+
+
+def _canaries(obj: dict[str, Any]) -> list[tuple[str, bool, int]]:
+    return [
+        (c["name"], c["ready"], c["trafficPercent"])
+        for c in (obj.get("status") or {}).get("canaryStatuses") or []
+    ]
+
+
 def test_ready_and_traffic_once_deployments_are_available(reconciled: KubeApi) -> None:
+    """KServe's Ready is PredictorReady and IngressReady: the canary's readiness
+    is its own condition (CanaryPredictorReady) and ``canaryStatuses[].ready``,
+    so whoever reports a canary (``shiplane status``) must read those."""
     api = reconciled
-    isvc = api.call("GET", ISVC_PATH)
+    # The first reconcile can race the chart's ServingRuntime (InvalidSpec,
+    # Ready Unknown); wait for the verdict on the Deployments themselves.
+    isvc = eventually(
+        "KServe to report the predictor not ready yet",
+        lambda: _isvc_with(api, "PredictorReady", "False"),
+    )
     assert _condition(isvc, "Ready") == "False", isvc.get("status")
     assert _condition(isvc, "CanaryPredictorReady") == "False"
+    assert _canaries(isvc) == [(CANARY, False, 25)]
 
     _mark_available(api, STABLE_DEPLOYMENT)
-    eventually(
-        "PredictorReady once the stable Deployment is available",
-        lambda: _condition(api.call("GET", ISVC_PATH), "PredictorReady") == "True",
+    stable_only = eventually(
+        "Ready once the stable Deployment is available",
+        lambda: _isvc_with(api, "Ready"),
     )
-    assert _condition(api.call("GET", ISVC_PATH), "CanaryPredictorReady") == "False"
+    assert _condition(stable_only, "PredictorReady") == "True"
+    assert _condition(stable_only, "CanaryPredictorReady") == "False"
+    assert _canaries(stable_only) == [(CANARY, False, 25)]
 
     _mark_available(api, CANARY_DEPLOYMENT)
-    ready = eventually(
-        "Ready once the canary Deployment is available too",
-        lambda: (
-            (obj := api.call("GET", ISVC_PATH))
-            and _condition(obj, "Ready") == "True"
-            and obj
-        ),
+    both = eventually(
+        "CanaryPredictorReady once the canary Deployment is available too",
+        lambda: _isvc_with(api, "CanaryPredictorReady"),
     )
-    status = ready["status"]
+    status = both["status"]
+    assert _condition(both, "Ready") == "True"
     assert status["deploymentMode"] == "Standard"
-    assert _condition(ready, "CanaryPredictorReady") == "True"
-    assert [
-        (c["name"], c["ready"], c["trafficPercent"]) for c in status["canaryStatuses"]
-    ] == [(CANARY, True, 25)]
+    assert _canaries(both) == [(CANARY, True, 25)]
     assert status["address"]["url"] == (
         f"http://{STABLE_DEPLOYMENT}.{NAMESPACE}.svc.cluster.local"
     )
@@ -183,7 +203,8 @@ def test_ready_and_traffic_once_deployments_are_available(reconciled: KubeApi) -
 
 def test_traffic_change_is_reconciled(reconciled: KubeApi) -> None:
     """A patch of spec.canary[0].trafficPercent (what set-traffic writes) is
-    reconciled: the canary's status and replica count follow it."""
+    reconciled: the canary's status follows, and so does its replica count
+    (KServe sets its HPA's bounds, the HPA controller scales the Deployment)."""
     api = reconciled
     api.call(
         "PATCH",

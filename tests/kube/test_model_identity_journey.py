@@ -306,7 +306,8 @@ def test_pinned_install_canary_promote_retrain_restart(
             _traffic(server, model, rows)
         _wait_for(
             prometheus.url,
-            f'count(sum by (model_version) (shiplane_requests_total{{model="{model}"}}) >= 66)',
+            "count(sum by (model_version) "
+            f'(shiplane_requests_total{{model="{model}"}}) >= 66)',
             2,
         )
         out = journey.kubectl_shiplane(

@@ -107,5 +107,5 @@ def test_e2e_values_render_with_the_chart() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "kind: InferenceService" in done.stdout
-    assert "value: \"models:/breast-cancer/1\"" in done.stdout
+    assert 'value: "models:/breast-cancer/1"' in done.stdout
     assert "kind: Job" in done.stdout  # the training Job

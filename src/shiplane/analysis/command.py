@@ -15,9 +15,10 @@ from shiplane.analysis.analyzer import analyze
 from shiplane.analysis.prometheus import PrometheusClient
 from shiplane.analysis.settings import AnalysisSettings
 from shiplane.analysis.verdict import Outcome
-from shiplane.control import isvc, kube
+from shiplane.control import kube, validation
 from shiplane.control.commands import mlflow_uri
 from shiplane.control.versions import ResolvedVersions, resolve
+from shiplane.control.view import inspect
 
 EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1, Outcome.INCONCLUSIVE: 3}
 EXIT_NO_ANALYSIS = 5
@@ -98,9 +99,9 @@ def resolve_versions(args: argparse.Namespace) -> ResolvedVersions:
     if not args.no_kube and not (
         args.model and args.stable_version and args.canary_version
     ):
-        isvc.validate_name(args.name)
+        validation.validate_name(args.name)
         target = kube.connect(args.kubeconfig, args.context)
-        view = isvc.inspect(
+        view = inspect(
             kube.get_isvc(target, args.name, args.namespace or target.namespace)
         )
     client = None

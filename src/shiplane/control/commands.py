@@ -12,10 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from shiplane.control import isvc, kube, registry
+from shiplane.control import kube, plans, registry, validation
+from shiplane.control.audit import AuditContext
 from shiplane.control.errors import InvalidRequestError
-from shiplane.control.isvc import AuditContext, CanaryView, Plan
 from shiplane.control.operations import execute
+from shiplane.control.plans import Plan
+from shiplane.control.view import CanaryView, ModelRef, inspect
 from shiplane.identity import (
     HISTORY_ANNOTATION,
     ModelUriError,
@@ -166,7 +168,7 @@ def _aliases(uri: str, model: str | None) -> dict[str, str]:
 def format_status(view: CanaryView, aliases: dict[str, str] | None = None) -> str:
     """Human-readable status."""
 
-    def version(v: str | None, ref: isvc.ModelRef | None) -> str:
+    def version(v: str | None, ref: ModelRef | None) -> str:
         where = f"  ({ref.uri})" if ref is not None else ""
         return (f"v{v}" if v else "unknown") + where
 
@@ -214,9 +216,9 @@ def format_status(view: CanaryView, aliases: dict[str, str] | None = None) -> st
 
 def run_status(args: argparse.Namespace) -> int:
     """``shiplane status NAME``."""
-    isvc.validate_name(args.name)
+    validation.validate_name(args.name)
     target, namespace = connect(args)
-    view = isvc.inspect(kube.get_isvc(target, args.name, namespace))
+    view = inspect(kube.get_isvc(target, args.name, namespace))
     aliases = _aliases(args.mlflow_uri, view.model_name) if args.mlflow_uri else None
     if args.output == "json":
         data = view.to_dict()
@@ -256,13 +258,13 @@ def parse_percent(text: str) -> int:
         raise InvalidRequestError(
             f"percent must be an integer 0..100, got {text!r}"
         ) from None
-    return isvc.validate_percent(value)
+    return validation.validate_percent(value)
 
 
 def run_canary(args: argparse.Namespace) -> int:
     """``shiplane canary NAME --model URI``."""
     percent = parse_percent(args.percent)
-    isvc.validate_name(args.name)
+    validation.validate_name(args.name)
     try:
         uri = parse_models_uri(args.model)
     except ModelUriError as exc:
@@ -287,7 +289,7 @@ def run_canary(args: argparse.Namespace) -> int:
     )
     outcome = execute(
         target, args.name, namespace,
-        lambda obj: isvc.plan_canary(obj, uri.name, version, percent, ctx),
+        lambda obj: plans.plan_canary(obj, uri.name, version, percent, ctx),
         dry_run=args.dry_run,
     )  # fmt: skip
     _report(outcome.plan, args.dry_run, outcome.changed)
@@ -299,10 +301,10 @@ def run_canary(args: argparse.Namespace) -> int:
 def run_set_traffic(args: argparse.Namespace) -> int:
     """``shiplane set-traffic NAME PERCENT``."""
     percent = parse_percent(args.percent)
-    isvc.validate_name(args.name)
+    validation.validate_name(args.name)
     target, namespace = connect(args)
     outcome = execute(target, args.name, namespace,
-                      lambda obj: isvc.plan_set_traffic(obj, percent),
+                      lambda obj: plans.plan_set_traffic(obj, percent),
                       dry_run=args.dry_run)  # fmt: skip
     _report(outcome.plan, args.dry_run, outcome.changed)
     return 0
@@ -311,7 +313,7 @@ def run_set_traffic(args: argparse.Namespace) -> int:
 def _finish(
     args: argparse.Namespace, planner: Callable[[dict[str, Any], AuditContext], Plan]
 ) -> int:
-    isvc.validate_name(args.name)
+    validation.validate_name(args.name)
     uri = mlflow_uri(args)
     if uri is None and not args.no_mlflow and not args.dry_run:
         raise InvalidRequestError(
@@ -346,9 +348,9 @@ def _finish(
 
 def run_promote(args: argparse.Namespace) -> int:
     """``shiplane promote NAME``."""
-    return _finish(args, isvc.plan_promote)
+    return _finish(args, plans.plan_promote)
 
 
 def run_rollback(args: argparse.Namespace) -> int:
     """``shiplane rollback NAME``."""
-    return _finish(args, isvc.plan_rollback)
+    return _finish(args, plans.plan_rollback)

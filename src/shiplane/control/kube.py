@@ -3,8 +3,8 @@
 Only two calls reach the cluster: a GET and a JSON merge PATCH of
 ``serving.kserve.io/v1beta1`` ``inferenceservices``, through the official
 ``kubernetes`` client. API errors become :mod:`shiplane.control.errors` types
-with messages a user can act on; everything else lives in the pure
-:mod:`shiplane.control.isvc`.
+with messages a user can act on; reading and planning live in the pure
+:mod:`shiplane.control.view` and :mod:`shiplane.control.plans`.
 """
 
 from __future__ import annotations

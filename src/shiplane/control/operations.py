@@ -8,7 +8,8 @@ from typing import Any
 
 from shiplane.control import kube, schema
 from shiplane.control.errors import ConflictError
-from shiplane.control.isvc import Plan, validate_name
+from shiplane.control.plans import Plan
+from shiplane.control.validation import validate_name
 
 JsonDict = dict[str, Any]
 Planner = Callable[[JsonDict], Plan]

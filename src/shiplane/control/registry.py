@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shiplane.control.audit import Action
 from shiplane.control.errors import InvalidRequestError, RegistryError
-from shiplane.control.isvc import Action, Plan
+from shiplane.control.plans import Plan
 from shiplane.identity import CHAMPION_ALIAS as CHAMPION
 from shiplane.identity import PREVIOUS_ALIAS as PREVIOUS
 from shiplane.identity import ModelsUri

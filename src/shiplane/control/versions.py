@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shiplane.control.errors import InvalidRequestError
-from shiplane.control.isvc import CanaryView, ModelRef
+from shiplane.control.view import CanaryView, ModelRef
 from shiplane.identity import CHALLENGER_ALIAS as CANARY_ALIAS
 from shiplane.identity import CHAMPION_ALIAS as STABLE_ALIAS
 

@@ -57,8 +57,7 @@ BY_VERSION = "model, model_version"
 # Joins a per-version series with its role: of the pinned versions serving a
 # model, the newest is the canary, the oldest the stable (see the rules file).
 WITH_ROLE = (
-    "* on (namespace, model, model_version) group_left (role) "
-    f"{ROLE_INFO}{{{MODEL}}}"
+    f"* on (namespace, model, model_version) group_left (role) {ROLE_INFO}{{{MODEL}}}"
 )
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from shiplane.control import isvc, kube, registry
+from shiplane.control import kube, plans, registry, validation
+from shiplane.control.audit import Action, AuditContext, audit_entry
 from shiplane.control.errors import ApiError
-from shiplane.control.isvc import Action, AuditContext
 from shiplane.control.operations import execute
 
 
@@ -65,13 +65,15 @@ class InferenceServiceActuator:
 
     def set_canary_percent(self, percent: int) -> str:
         outcome = execute(self.target, self.name, self.namespace,
-                          lambda obj: isvc.plan_set_traffic(obj, percent),
+                          lambda obj: plans.plan_set_traffic(obj, percent),
                           conflict_retries=3)  # fmt: skip
         return outcome.plan.message
 
     def _finish(self, action: Action, verdict: str, reason: str) -> list[str]:
         ctx = AuditContext(by=self.by, at=self.clock(), verdict=verdict, reason=reason)
-        planner = isvc.plan_promote if action is Action.PROMOTE else isvc.plan_rollback
+        planner = (
+            plans.plan_promote if action is Action.PROMOTE else plans.plan_rollback
+        )
         outcome = execute(
             self.target,
             self.name,
@@ -123,7 +125,7 @@ class RouterActuator:
     def set_canary_percent(self, percent: int) -> str:
         from shiplane.router.client import RouterAdminError
 
-        isvc.validate_percent(percent)
+        validation.validate_percent(percent)
         weights = {self.stable_variant: 100 - percent, self.canary_variant: percent}
         try:
             state = self.client.set_weights(weights)
@@ -134,21 +136,13 @@ class RouterActuator:
     def _record(self, action: Action, verdict: str, reason: str) -> list[str]:
         if self.mlflow_uri is None:
             return ["mlflow: not configured, registry NOT updated"]
-        at = self.clock()
         from_v, to_v = (
             (self.stable_version, self.canary_version)
             if action is Action.PROMOTE
             else (self.canary_version, self.stable_version)
         )
-        entry = {
-            "at": at.isoformat(timespec="seconds"),
-            "by": self.by,
-            "action": str(action),
-            "from_version": from_v,
-            "to_version": to_v,
-            "verdict": verdict,
-            "reason": reason,
-        }
+        ctx = AuditContext(by=self.by, at=self.clock(), verdict=verdict, reason=reason)
+        entry = audit_entry(action, ctx, from_v, to_v)
         return registry.record(
             action,
             self.model_name,
