@@ -14,6 +14,9 @@ from shiplane import localstack
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The real control plane: control_plane, kube, install_chart.
+pytest_plugins = ["tests.kubefixtures"]
+
 
 def require_tool(name: str) -> str:
     """Path of an external tool; fails (never skips) when it is missing, because

@@ -16,7 +16,9 @@ from tests.conftest import REPO, require_tool
 pytestmark = [pytest.mark.e2e, pytest.mark.mlflow, pytest.mark.prometheus]
 
 
-def test_bounded_demo_trains_serves_splits_and_passes_analysis(tmp_path: Path) -> None:
+def test_bounded_demo_pins_analyzes_promotes_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
     require_tool("prometheus")
     done = subprocess.run(
         [sys.executable, "-m", "shiplane.demo", "--state", str(tmp_path),
@@ -28,8 +30,28 @@ def test_bounded_demo_trains_serves_splits_and_passes_analysis(tmp_path: Path) -
     assert "Traceback" not in output
 
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
-    assert summary["versions"] == {"champion": "1", "challenger": "2"}
+    # Aliases were resolved once: each server runs on a pinned version.
+    assert summary["pinned"] == {
+        "stable": "models:/breast-cancer/1",
+        "canary": "models:/breast-cancer/2",
+    }
     assert summary["analysis"] == "PASS", output[-4000:]
+    # The analyzed challenger was promoted behind the router by `shiplane rollout`.
+    rollout = summary["rollout"]
+    assert rollout["result"] == "promoted", output[-4000:]
+    assert rollout["weights_before"] == {"stable": 90, "canary": 10}
+    assert rollout["weights_after"] == {"stable": 0, "canary": 100}
+    assert rollout["aliases_after"] == {
+        "champion": "2",
+        "previous": "1",
+        "challenger": "2",
+    }
+    # A third training run moved @challenger; restarted servers did not follow it.
+    assert summary["aliases"]["challenger"] == "3"
+    assert summary["restart"] == {
+        "stable": {"uri": "models:/breast-cancer/1", "serves": "1"},
+        "canary": {"uri": "models:/breast-cancer/2", "serves": "2"},
+    }
     # The load's SLO and the 90/10 split check both held, and the summary says so.
     assert "SLO PASS" in output
     assert "split=stable:" in output and "canary:" in output

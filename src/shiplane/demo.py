@@ -1,15 +1,23 @@
 """``make demo``: the whole Shiplane flow on this machine, nothing mocked.
 
-A local MLflow server (SQLite), a champion and a challenger trained into it,
-both served by the real serving runtime, the A/B router in front at 90/10, a
-bounded Locust load with ground-truth feedback, a real Prometheus scraping it
-all, and ``shiplane analyze`` comparing the two versions. The stack keeps
-running afterwards (``make demo-stop`` stops it) unless ``--stop-after``.
+A local MLflow server (SQLite) gets a champion (v1) and a challenger (v2).
+Their aliases are resolved once, and each version is served by the real
+serving runtime on its pinned ``models:/NAME/VERSION``: aliases are for people,
+versions are for pods. The A/B router goes in front at 90/10, a bounded Locust
+load with ground-truth feedback runs through it, a real Prometheus scrapes it
+all, and ``shiplane analyze`` compares the two versions. On a pass,
+``shiplane rollout --actuator router`` promotes the challenger behind the
+router (``@champion`` moves, ``@previous`` is set); otherwise the demo rolls
+back. Then a third training run moves ``@challenger``, both servers restart
+from their pinned URIs and still serve what they were started on. The stack
+keeps running afterwards (``make demo-stop`` stops it) unless ``--stop-after``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import secrets
@@ -21,20 +29,51 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
+import httpx
 import yaml
 
 from shiplane import localstack
+from shiplane.identity import (
+    CHALLENGER_ALIAS,
+    CHAMPION_ALIAS,
+    PREVIOUS_ALIAS,
+    parse_models_uri,
+    pinned_uri,
+)
 from shiplane.localstack import LOOPBACK, ManagedProcess, StartError, http_ok
+from shiplane.router.client import RouterAdminClient
 
 MODEL_NAME = "breast-cancer"
 REPO = Path(__file__).resolve().parents[2]
 CHAMPION_CONFIG = REPO / "training/configs/breast_cancer.yaml"
 CHALLENGER_CONFIG = REPO / "training/configs/breast_cancer_challenger.yaml"
+# The promotion behind the router: one analyzed step, then 100%. Each interval
+# runs a short Locust load (loadtests/v1.py) and is the analysis window.
+ROLLOUT_STEPS = "50,100"
+ROLLOUT_INTERVAL_S = 10
+VERDICTS = {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE", 5: "NOT ANALYZED"}
 
 
 class DemoError(RuntimeError):
     """An expected failure: printed as one clear message, no traceback."""
+
+
+@dataclass
+class Server:
+    """One serving process, started on a pinned URI it keeps for its life."""
+
+    role: str
+    """``stable`` or ``canary``: its router variant."""
+    alias: str
+    """The alias a person named, resolved once into ``version``."""
+    version: str
+    proc: ManagedProcess
+
+    @property
+    def uri(self) -> str:
+        return pinned_uri(MODEL_NAME, self.version)
 
 
 @dataclass
@@ -59,7 +98,8 @@ class Demo:
         print(f"    done in {time.monotonic() - t0:.1f}s", flush=True)
 
     def launch(self, proc: ManagedProcess, ready_path: str, timeout_s: float) -> str:
-        self.procs.append(proc)
+        if proc not in self.procs:
+            self.procs.append(proc)
         url = proc.url
         proc.start().wait_ready(lambda: http_ok(url + ready_path), timeout_s)
         print(f"    {proc.name} ready at {url}  (log: {proc.log_path})")
@@ -80,6 +120,40 @@ def _run(argv: Sequence[str], env: dict[str, str], what: str) -> str:
     return out
 
 
+class _Indented(io.TextIOBase):
+    """A stream that echoes whole lines, indented, as they are written."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.pending = out, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.out.write(f"    | {line}\n")
+        self.out.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.write("\n")
+
+
+def _shiplane(argv: Sequence[str]) -> int:
+    """Run a ``shiplane`` verb in this process, output echoed live; its exit code."""
+    from shiplane.cli import main as shiplane_main
+
+    print("    $ shiplane " + " ".join(argv), flush=True)
+    out = _Indented(sys.stdout)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            code = shiplane_main(list(argv))
+        except SystemExit as exc:  # argparse rejected the flags
+            code = exc.code if isinstance(exc.code, int) else 2
+        out.flush()
+    return code
+
+
 def stop(state: Path) -> int:
     workdir = state / "demo"
     stopped = [
@@ -93,7 +167,9 @@ def stop(state: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m shiplane.demo", description=__doc__
+        prog="python -m shiplane.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--state", type=Path, default=Path(".shiplane"))
     parser.add_argument("--stop", action="store_true", help="stop a running demo")
@@ -131,7 +207,6 @@ def run(demo: Demo) -> None:
     if work.exists():
         shutil.rmtree(work)  # every demo starts from an empty registry
     work.mkdir(parents=True)
-    python = sys.executable
 
     with demo.step("MLflow tracking server (SQLite + local artifacts)"):
         mlflow = localstack.mlflow_server(work / "mlflow")
@@ -139,101 +214,45 @@ def run(demo: Demo) -> None:
     mlflow_env = {"MLFLOW_TRACKING_URI": mlflow_url}
 
     for role, config in (
-        ("champion", CHAMPION_CONFIG),
-        ("challenger", CHALLENGER_CONFIG),
+        (CHAMPION_ALIAS, CHAMPION_CONFIG),
+        (CHALLENGER_ALIAS, CHALLENGER_CONFIG),
     ):
         with demo.step(f"Train the {role} ({_shown(config)})"):
-            _run(
-                [python, "-m", "shiplane_training", "--config", str(config)],
-                mlflow_env,
-                f"training the {role}",
-            )
-    versions = _aliases(mlflow_url)
-    if "challenger" not in versions:
+            _train(config, mlflow_env, f"training the {role}")
+    if CHALLENGER_ALIAS not in _aliases(mlflow_url):
         raise DemoError("the challenger did not pass the quality gate (see above)")
-    demo.summary["versions"] = versions
+
+    with demo.step("Resolve the aliases once: pods get pinned versions"):
+        servers = [
+            _resolve(demo, role, alias, mlflow_url, mlflow_env)
+            for role, alias in (
+                ("stable", CHAMPION_ALIAS),
+                ("canary", CHALLENGER_ALIAS),
+            )
+        ]
+    stable, canary = servers
+    demo.summary["pinned"] = {s.role: s.uri for s in servers}
 
     urls: dict[str, str] = {}
-    for alias in ("champion", "challenger"):
-        with demo.step(f"Serve models:/{MODEL_NAME}@{alias} (v{versions[alias]})"):
-            port = localstack.free_port()
-            argv = [
-                python,
-                "-m",
-                "shiplane_serving",
-                "--model-uri",
-                f"models:/{MODEL_NAME}@{alias}",
-                "--model-name",
-                MODEL_NAME,
-                "--host",
-                LOOPBACK,
-                "--http-port",
-                str(port),
-                "--grpc-port",
-                str(localstack.free_port()),
-            ]
-            proc = ManagedProcess(
-                f"serving-{alias}",
-                argv,
-                work,
-                mlflow_env,
-                url=f"http://{LOOPBACK}:{port}",
-            )
-            urls[alias] = demo.launch(proc, "/v2/health/ready", 120)
+    for server in servers:
+        with demo.step(f"Serve {server.uri} as {server.role}"):
+            urls[server.role] = demo.launch(server.proc, "/v2/health/ready", 120)
 
     with demo.step(
         f"A/B router: stable {100 - demo.canary_percent}% / canary "
         f"{demo.canary_percent}%, sticky by x-user-id"
     ):
-        stable_percent = 100 - demo.canary_percent
         token_file = work / "router-admin-token"
-        token_file.write_text(secrets.token_urlsafe(24))
-        token_file.chmod(0o600)
-        router_config = work / "router.yaml"
-        router_config.write_text(
-            yaml.safe_dump(
-                {
-                    "variants": {
-                        "stable": {"url": urls["champion"], "weight": stable_percent},
-                        "canary": {
-                            "url": urls["challenger"],
-                            "weight": demo.canary_percent,
-                        },
-                    },
-                    "fallback": "stable",
-                    "sticky": {"header": "x-user-id", "cookie": None},
-                },
-                sort_keys=False,
-            )
-        )
-        port = localstack.free_port()
-        router = ManagedProcess(
-            "router",
-            [
-                python,
-                "-m",
-                "shiplane.router",
-                "--config",
-                str(router_config),
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(port),
-            ],
-            work,
-            {"SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(token_file)},
-            url=f"http://{LOOPBACK}:{port}",
-        )
-        urls["router"] = demo.launch(router, "/healthz", 60)
-        # `make loadtest` aims at the demo's router by default.
-        (work / "router.url").write_text(urls["router"])
+        urls["router"] = _start_router(demo, urls, token_file)
 
     prometheus_url = None
     with demo.step("Prometheus scraping both versions and the router"):
         if _ensure_prometheus():
-            serving = [_hostport(urls["champion"]), _hostport(urls["challenger"])]
             targets = {
-                "shiplane-serving": serving,
+                "shiplane-serving": [
+                    _hostport(urls["stable"]),
+                    _hostport(urls["canary"]),
+                ],
                 "shiplane-router": [_hostport(urls["router"])],
             }
             prom = localstack.prometheus_server(
@@ -247,12 +266,57 @@ def run(demo: Demo) -> None:
     ):
         demo.summary["load"] = _load(demo, urls["router"])
 
+    code = -1
     if prometheus_url is not None:
         with demo.step("shiplane analyze: canary vs stable from Prometheus"):
             time.sleep(3)  # one more scrape after the load stopped
-            demo.summary["analysis_exit"] = _analyze(
-                prometheus_url, mlflow_url, versions
+            code = _analyze(prometheus_url, mlflow_url, stable, canary)
+    demo.summary["analysis"] = VERDICTS.get(code, "not run")
+
+    with _router_client(urls["router"], token_file) as router:
+        before = router.get_weights().weights
+        outcome = "not promoted"
+        if code == 0 and prometheus_url is not None:
+            with demo.step(
+                f"Promote v{canary.version} behind the router: shiplane rollout, "
+                f"steps {ROLLOUT_STEPS}"
+            ):
+                outcome = _promote(
+                    demo, urls["router"], token_file, prometheus_url, mlflow_url,
+                    stable, canary,
+                )  # fmt: skip
+        if outcome != "promoted":
+            why = (
+                f"the analysis said {demo.summary['analysis']}"
+                if outcome == "not promoted"
+                else f"the rollout {outcome}"
             )
+            with demo.step(f"Roll back v{canary.version}: {why}"):
+                if outcome != "rolled back":  # the rollout leaves it rolled back
+                    verdict = str(demo.summary["analysis"]).lower()
+                    outcome = _rollback(router, mlflow_url, stable, canary,
+                                        verdict, why)  # fmt: skip
+                print(
+                    f"    @{CHAMPION_ALIAS} stays v{stable.version}; "
+                    "nothing was promoted"
+                )
+        demo.summary["rollout"] = {
+            "result": outcome,
+            "weights_before": before,
+            "weights_after": router.get_weights().weights,
+            "aliases_after": _aliases(mlflow_url),
+        }
+
+    with demo.step(
+        f"Train v3, the next training run ({_shown(CHALLENGER_CONFIG)} again)"
+    ):
+        _train(CHALLENGER_CONFIG, mlflow_env, "training v3")
+        aliases = _aliases(mlflow_url)
+        print(f"    @{CHALLENGER_ALIAS} -> v{aliases.get(CHALLENGER_ALIAS)}")
+    demo.summary["aliases"] = aliases
+
+    with demo.step("Restart both servers from their pinned URIs"):
+        demo.summary["restart"] = _restart(demo, servers, aliases)
     _print_summary(demo, urls, mlflow_url, prometheus_url, token_file)
 
 
@@ -260,11 +324,84 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
+def _train(config: Path, env: dict[str, str], what: str) -> None:
+    argv = [sys.executable, "-m", "shiplane_training", "--config", str(config)]
+    _run(argv, env, what)
+
+
 def _aliases(mlflow_url: str) -> dict[str, str]:
     from shiplane.mlflowclient import registry_client
 
     model = registry_client(mlflow_url).get_registered_model(MODEL_NAME)
     return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def _resolve(
+    demo: Demo, role: str, alias: str, mlflow_url: str, env: dict[str, str]
+) -> Server:
+    """Resolve ``models:/NAME@alias`` now, once, into the server that serves the
+    version it names for as long as it lives."""
+    from shiplane.control.errors import ControlError
+    from shiplane.control.registry import resolve_version
+
+    named = parse_models_uri(f"models:/{MODEL_NAME}@{alias}")
+    assert named is not None
+    try:
+        version = resolve_version(named, mlflow_url)
+    except ControlError as exc:
+        raise DemoError(str(exc)) from None
+    port = localstack.free_port()
+    argv = [
+        sys.executable, "-m", "shiplane_serving",
+        "--model-uri", pinned_uri(MODEL_NAME, version), "--model-name", MODEL_NAME,
+        "--host", LOOPBACK, "--http-port", str(port),
+        "--grpc-port", str(localstack.free_port()),
+    ]  # fmt: skip
+    proc = ManagedProcess(
+        f"serving-v{version}", argv, demo.workdir, env, url=f"http://{LOOPBACK}:{port}"
+    )
+    server = Server(role, alias, version, proc)
+    print(f"    resolved {named} -> {server.uri}  ({role})")
+    return server
+
+
+def _start_router(demo: Demo, urls: dict[str, str], token_file: Path) -> str:
+    token_file.write_text(secrets.token_urlsafe(24))
+    token_file.chmod(0o600)
+    config = demo.workdir / "router.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "variants": {
+                    "stable": {
+                        "url": urls["stable"],
+                        "weight": 100 - demo.canary_percent,
+                    },
+                    "canary": {"url": urls["canary"], "weight": demo.canary_percent},
+                },
+                "fallback": "stable",
+                "sticky": {"header": "x-user-id", "cookie": None},
+            },
+            sort_keys=False,
+        )
+    )
+    port = localstack.free_port()
+    router = ManagedProcess(
+        "router",
+        [sys.executable, "-m", "shiplane.router", "--config", str(config),
+         "--host", LOOPBACK, "--port", str(port)],
+        demo.workdir,
+        {"SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(token_file)},
+        url=f"http://{LOOPBACK}:{port}",
+    )  # fmt: skip
+    url = demo.launch(router, "/healthz", 60)
+    # `make loadtest` aims at the demo's router by default.
+    (demo.workdir / "router.url").write_text(url)
+    return url
+
+
+def _router_client(url: str, token_file: Path) -> RouterAdminClient:
+    return RouterAdminClient(url, token_file.read_text().strip())
 
 
 def _verdicts(load: object) -> list[str]:
@@ -354,30 +491,107 @@ def _load(demo: Demo, router_url: str) -> dict[str, object]:
     return {"verdicts": verdicts, "report": str(reports / "report.html")}
 
 
-def _analyze(prometheus_url: str, mlflow_url: str, versions: dict[str, str]) -> int:
-    argv = [
-        sys.executable,
-        "-m",
-        "shiplane.cli",
-        "analyze",
-        MODEL_NAME,
-        "--no-kube",
-        "--prometheus-url",
-        prometheus_url,
-        "--mlflow-uri",
-        mlflow_url,
-        "--stable-version",
-        versions["champion"],
-        "--canary-version",
-        versions["challenger"],
-        "--window",
-        "2m",
-    ]
-    print("    $ shiplane " + " ".join(argv[3:]), flush=True)
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    for line in (proc.stdout + proc.stderr).strip().splitlines():
-        print(f"    | {line}")
-    return proc.returncode
+def _analyze(
+    prometheus_url: str, mlflow_url: str, stable: Server, canary: Server
+) -> int:
+    return _shiplane([
+        "analyze", MODEL_NAME, "--no-kube",
+        "--prometheus-url", prometheus_url, "--mlflow-uri", mlflow_url,
+        "--stable-version", stable.version, "--canary-version", canary.version,
+        "--window", "2m",
+    ])  # fmt: skip
+
+
+def _promote(
+    demo: Demo,
+    router_url: str,
+    token_file: Path,
+    prometheus_url: str,
+    mlflow_url: str,
+    stable: Server,
+    canary: Server,
+) -> str:
+    """``shiplane rollout`` behind the router, under a short load per step."""
+    code = _shiplane([
+        "rollout", MODEL_NAME, "--no-kube", "--actuator", "router",
+        "--router-url", router_url, "--router-token-file", str(token_file),
+        "--model", MODEL_NAME,
+        "--stable-version", stable.version, "--canary-version", canary.version,
+        "--steps", ROLLOUT_STEPS, "--interval", f"{ROLLOUT_INTERVAL_S}s",
+        "--max-failures", "1",
+        "--prometheus-url", prometheus_url, "--mlflow-uri", mlflow_url,
+        "--locustfile", str(REPO / "loadtests/v1.py"), "--load-host", router_url,
+        "--load-users", str(demo.users),
+        f"--load-arg=--payload-file={demo.workdir / 'payloads.json'}",
+        f"--load-arg=--model-name={MODEL_NAME}",
+        # Two versions, the router and Locust share the machine's cores: compare
+        # latency loosely; tests/analysis checks the latency rule itself.
+        "--min-requests", "20", "--max-p95-ratio", "3", "--max-p99-ratio", "5",
+        "--latency-min-delta-s", "0.05", "--actor", "make-demo",
+    ])  # fmt: skip
+    if code == 130:
+        raise KeyboardInterrupt
+    return {0: "promoted", 1: "rolled back"}.get(code, f"did not start (exit {code})")
+
+
+def _rollback(
+    router: RouterAdminClient,
+    mlflow_url: str,
+    stable: Server,
+    canary: Server,
+    verdict: str,
+    why: str,
+) -> str:
+    """All traffic back to stable, the canary tagged in MLflow: what a rollout
+    does when its analysis fails, done by the same actuator."""
+    from shiplane.control.errors import ControlError
+    from shiplane.rollout.actuators import RouterActuator
+
+    actuator = RouterActuator(
+        router, "stable", "canary", MODEL_NAME, stable.version, canary.version,
+        mlflow_url, "make-demo",
+    )  # fmt: skip
+    try:
+        lines = actuator.rollback(verdict, f"make demo: {why}")
+    except ControlError as exc:
+        raise DemoError(f"rolling back failed: {exc}") from None
+    for line in lines:
+        print(f"    {line}")
+    return "rolled back"
+
+
+def _served_version(url: str) -> str:
+    """The version a server says it serves: ``GET /v2/models/NAME`` versions[0]."""
+    reply = httpx.get(f"{url}/v2/models/{MODEL_NAME}", timeout=10)
+    reply.raise_for_status()
+    return str(reply.json()["versions"][0])
+
+
+def _restart(
+    demo: Demo, servers: list[Server], aliases: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """Stop and start each server with the same command line (pinned URI, same
+    ports), as a rescheduled pod would be; each must serve what it started on."""
+    for server in servers:
+        server.proc.stop()
+        # Keep the first run's log next to the new one.
+        log = server.proc.log_path
+        log.replace(log.with_name(f"{server.proc.name}.before-restart.log"))
+    checks: dict[str, dict[str, str]] = {}
+    for server in servers:
+        demo.launch(server.proc, "/v2/health/ready", 120)
+        served = _served_version(server.proc.url)
+        checks[server.role] = {"uri": server.uri, "serves": served}
+        print(
+            f"    {server.proc.name} restarted on {server.uri}: serves v{served} "
+            f"(@{server.alias} is now v{aliases.get(server.alias, '-')})"
+        )
+        if served != server.version:
+            raise DemoError(
+                f"{server.proc.name} was started on {server.uri} but serves "
+                f"v{served} after a restart: an alias reached a pod"
+            )
+    return checks
 
 
 def _print_summary(
@@ -387,23 +601,42 @@ def _print_summary(
     prometheus_url: str | None,
     token_file: Path,
 ) -> None:
-    versions = demo.summary["versions"]
-    assert isinstance(versions, dict)
-    verdict = {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}.get(
-        int(str(demo.summary.get("analysis_exit", -1))), "not run"
-    )
-    load = demo.summary.get("load", {})
+    pinned = demo.summary["pinned"]
+    rollout = demo.summary["rollout"]
+    restart = demo.summary["restart"]
+    aliases = demo.summary["aliases"]
+    assert isinstance(pinned, dict) and isinstance(rollout, dict)
+    assert isinstance(restart, dict) and isinstance(aliases, dict)
+    after = rollout["aliases_after"]
+
+    def weights(w: dict[str, int]) -> str:
+        return f"stable {w.get('stable', 0)}% / canary {w.get('canary', 0)}%"
+
+    def named(found: dict[str, str]) -> str:
+        return ", ".join(
+            f"@{a} v{found[a]}"
+            for a in (CHAMPION_ALIAS, PREVIOUS_ALIAS, CHALLENGER_ALIAS)
+            if a in found
+        )
+
     lines = [
-        f"model             {MODEL_NAME}: champion v{versions['champion']}, "
-        f"challenger v{versions['challenger']}",
-        f"traffic           stable {100 - demo.canary_percent}% / canary "
-        f"{demo.canary_percent}% (sticky by x-user-id)",
-        *[f"load              {v}" for v in _verdicts(load)],
-        f"canary analysis   {verdict}",
+        f"model             {MODEL_NAME}",
+        f"pinned            stable {pinned['stable']}, canary {pinned['canary']} "
+        "(aliases resolved once)",
+        *[f"load              {v}" for v in _verdicts(demo.summary.get("load"))],
+        f"canary analysis   {demo.summary['analysis']}",
+        f"rollout           {rollout['result']}: router "
+        f"{weights(rollout['weights_before'])} -> {weights(rollout['weights_after'])}",
+        f"registry after    {named(after)}",
+        f"train v3          {named(aliases)}",
+        *[
+            f"restart {role:<10}{check['uri']} still serves v{check['serves']}"
+            for role, check in restart.items()
+        ],
         f"MLflow            {mlflow_url}",
         f"router            {urls['router']}/v1/models/{MODEL_NAME}:predict",
-        f"stable            {urls['champion']}  (metrics: /metrics)",
-        f"canary            {urls['challenger']}  (metrics: /metrics)",
+        f"stable            {urls['stable']}  (metrics: /metrics)",
+        f"canary            {urls['canary']}  (metrics: /metrics)",
         f"Prometheus        {prometheus_url or 'not running'}",
         f"router admin      token in {token_file}",
         f"took              {time.monotonic() - demo.started:.0f}s",
@@ -415,8 +648,12 @@ def _print_summary(
         "urls": urls,
         "mlflow": mlflow_url,
         "prometheus": prometheus_url,
-        "versions": versions,
-        "analysis": verdict,
+        "token_file": str(token_file),
+        "pinned": pinned,
+        "analysis": demo.summary["analysis"],
+        "rollout": rollout,
+        "aliases": aliases,
+        "restart": restart,
     }
     (demo.workdir / "summary.json").write_text(json.dumps(summary, indent=2))
 

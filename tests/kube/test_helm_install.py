@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kubekit import CHART, REPO, SCENARIOS, Kube
 
 from shiplane.localcluster import LocalCluster
+from tests.kubekit import CHART, REPO, SCENARIOS, Kube
 
 pytestmark = pytest.mark.kube
 

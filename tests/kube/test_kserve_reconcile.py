@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kubekit import CHART, Kube, eventually
 
 from shiplane.localcluster import KubeApi
+from tests.kubekit import CHART, Kube, eventually
 
 pytestmark = pytest.mark.kube
 

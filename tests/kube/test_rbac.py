@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubekit import CHART, Kube, eventually, run
 
 from shiplane.localcluster import KubeApi, LocalCluster
+from tests.kubekit import CHART, Kube, eventually, run
 
 pytestmark = pytest.mark.kube
 

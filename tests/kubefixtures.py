@@ -1,27 +1,30 @@
-"""Fixtures of the Kubernetes tests: one real control plane (etcd,
-kube-apiserver, kube-controller-manager, KServe) for the whole test session.
+"""The session's real Kubernetes control plane (etcd, kube-apiserver,
+kube-controller-manager, KServe), for every test package that talks to
+Kubernetes: tests/kube, and the CLI, rollout and analysis tests.
 
 Under pytest-xdist each worker is its own process, so the first worker to get
 here starts the cluster and the others reuse it (a lock and a count of users
 in the session's shared temporary directory); the last one out stops it.
-A missing binary fails every test here with the message naming it and
+A missing binary fails every test that needs it with the message naming it and
 `make tools`: the control plane is never skipped.
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from kubekit import Kube
 
 from shiplane import localcluster
 from shiplane.localcluster import LocalCluster
 from shiplane.localstack import StartError
 from tests.conftest import require_tool
+from tests.kubekit import Kube, Release
 
 
 @contextmanager
@@ -77,3 +80,36 @@ def kube(control_plane: LocalCluster) -> Iterator[Kube]:
     kube = Kube(control_plane)
     yield kube
     kube.wait_deleted()
+
+
+@pytest.fixture
+def install_chart(
+    kube: Kube, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Release]]:
+    """Install the chart into a namespace of this test's own: a factory taking
+    values files (and ``--set`` items), returning the :class:`Release`, whose
+    kubeconfig acts as ``alice``, bound to the chart's operator Role.
+
+    The namespaces are deleted when the test ends."""
+    with ExitStack() as stack:
+
+        def install(*values: Path, set_values: Sequence[str] = ()) -> Release:
+            namespace = stack.enter_context(kube.namespace(_namespace_for(request)))
+            return kube.install_release(namespace, values, set_values, tmp_path)
+
+        yield install
+
+
+def _namespace_for(request: pytest.FixtureRequest) -> str:
+    """A valid, unique namespace name that says which test made it."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
+    return f"{slug[:40].rstrip('-')}-{secrets.token_hex(3)}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the control plane, however indirectly, is a
+    ``kube`` test: ``make test-python`` (-m "not kube") never starts one, and
+    ``make test-kube`` runs them all."""
+    for item in items:
+        if "control_plane" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kube)

@@ -7,18 +7,29 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from shiplane.localcluster import ClusterError, KubeApi, LocalCluster, wait_for
+from shiplane.localcluster import (
+    ClusterError,
+    KubeApi,
+    LocalCluster,
+    wait_for,
+    write_kubeconfig,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "charts" / "shiplane"
 SCENARIOS = tuple(sorted((CHART / "ci").glob("*-values.yaml")))
 RELEASE = "shiplane"
 T = TypeVar("T")
+
+
+#: Whom a Release binds to the chart's operator Role (rbac.operatorRole).
+OPERATOR = "alice"
 
 
 class CommandError(AssertionError):
@@ -116,6 +127,36 @@ class Kube:
             args += ["--set", item]
         return self.helm(*args)
 
+    def install_release(
+        self,
+        namespace: str,
+        values: Sequence[Path],
+        set_values: Sequence[str],
+        workdir: Path,
+    ) -> Release:
+        """Install the chart into ``namespace`` with :data:`OPERATOR` bound to
+        its operator Role; the kubeconfig acts as them, in that namespace."""
+        subject = "rbac.operatorRole.subjects[0]"
+        self.install(
+            namespace,
+            *values,
+            set_values=[
+                f"{subject}.kind=User",
+                f"{subject}.name={OPERATOR}",
+                f"{subject}.apiGroup=rbac.authorization.k8s.io",
+                *set_values,
+            ],
+        )
+        kubeconfig = write_kubeconfig(
+            workdir / f"{namespace}.{OPERATOR}.kubeconfig",
+            server=self.cluster.server,
+            ca_file=self.cluster.ca_file,
+            user=OPERATOR,
+            token=self.cluster.user_tokens[OPERATOR],
+            namespace=namespace,
+        )
+        return Release(self, namespace, kubeconfig)
+
     def manifest(self, namespace: str) -> list[dict[str, Any]]:
         """The objects of the release (``helm get manifest``)."""
         text = self.helm("get", "manifest", RELEASE, "--namespace", namespace).stdout
@@ -193,3 +234,39 @@ def eventually(
         f"timed out after {timeout_s:.0f}s waiting for {what}"
         + (f"; last error: {last}" if last else "")
     )
+
+
+ISVC_API = "/apis/serving.kserve.io/v1beta1"
+
+
+@dataclass
+class Release:
+    """The chart installed in a namespace of its own, and an operator's
+    kubeconfig (context namespace: that one) to run the CLI with."""
+
+    kube: Kube
+    namespace: str
+    kubeconfig: Path
+
+    def isvc_path(self, name: str) -> str:
+        return f"{ISVC_API}/namespaces/{self.namespace}/inferenceservices/{name}"
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The InferenceService as the API server holds it now (as the admin)."""
+        with self.kube.api() as api:
+            return api.call("GET", self.isvc_path(name))
+
+    def patch(self, name: str, patch: dict[str, Any], *, status: bool = False) -> None:
+        """A JSON merge patch as the admin; ``status`` writes the status
+        subresource, as KServe (or, with no Knative here, Knative) reports it."""
+        path = self.isvc_path(name) + ("/status" if status else "")
+        with self.kube.api() as api:
+            api.call("PATCH", path, patch, content_type="application/merge-patch+json")
+
+    def touch(self, name: str) -> str:
+        """Another writer changes the object; its new resourceVersion."""
+        stamp = f"{time.monotonic_ns()}"
+        self.patch(
+            name, {"metadata": {"annotations": {"test.shiplane.io/touched": stamp}}}
+        )
+        return str(self.get(name)["metadata"]["resourceVersion"])
