@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from shiplane.identity import ModelUriError, parse_models_uri
 from shiplane.modelformat import (
     METADATA_KEY,
     TRUSTED_TYPES,
@@ -35,9 +36,6 @@ from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
 
 log = logging.getLogger(__name__)
 
-_REGISTRY_URI = re.compile(
-    r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$"
-)
 # MLflow error codes that no retry will fix.
 _FATAL_CODES = frozenset(
     {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "PERMISSION_DENIED",
@@ -82,15 +80,13 @@ def parse_registry_uri(uri: str) -> tuple[str, str, str] | None:
     Raises:
         ModelLoadError: ``uri`` starts with ``models:/`` but is malformed.
     """
-    if not uri.startswith("models:/"):
+    try:
+        parsed = parse_models_uri(uri)
+    except ModelUriError as exc:
+        raise ModelLoadError(f"cannot parse model URI: {exc}") from None
+    if parsed is None:
         return None
-    match = _REGISTRY_URI.match(uri)
-    if match is None:
-        raise ModelLoadError(
-            f"cannot parse model URI {uri!r}: expected models:/NAME@ALIAS or "
-            "models:/NAME/VERSION"
-        )
-    return match["name"], match["alias"] or "", match["version"] or ""
+    return parsed.name, parsed.alias or "", parsed.version or ""
 
 
 def _is_fatal(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shiplane.identity import CHALLENGER_ALIAS, CHAMPION_ALIAS
 from shiplane_training.evaluate import HIGHER_IS_BETTER
 
 Outcome = Literal["champion", "passed", "failed"]
@@ -16,8 +17,8 @@ Outcome = Literal["champion", "passed", "failed"]
 ``passed``: becomes ``@challenger``. ``failed``: registered, no alias."""
 
 ALIAS_FOR: dict[Outcome, str | None] = {
-    "champion": "champion",
-    "passed": "challenger",
+    "champion": CHAMPION_ALIAS,
+    "passed": CHALLENGER_ALIAS,
     "failed": None,
 }
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import skops.io as sio
 import yaml
 
+from shiplane.identity import CHAMPION_ALIAS
 from shiplane.mlflowclient import download_model_version, registry_client
 from shiplane.modelformat import (
     METADATA_KEY,
@@ -28,7 +29,7 @@ from shiplane.modelformat import (
 from shiplane.profile import PROFILE_SCHEMA_VERSION, ReferenceProfile
 from shiplane_training.errors import ModelFormatError, TrackingUnavailableError
 
-CHAMPION: Final = "champion"
+CHAMPION: Final = CHAMPION_ALIAS
 MODEL_ARTIFACT: Final = "model"
 TAG_PREFIX: Final = "shiplane."
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from shiplane.metrics import PREDICTION_FEATURE
 from shiplane.profile import CategoricalProfile, NumericProfile, ReferenceProfile
 from shiplane_serving.drift.stats import binned_ks, ks_critical, psi, shares
 from shiplane_serving.drift.window import WindowCounts
@@ -144,7 +145,7 @@ class DriftMonitor:
         n = int(live.sum())
         p = psi(shares(live), np.asarray(pred_profile.fractions)) if n else 0.0
         prediction = FeatureDrift(
-            "__prediction__", p, None, None, enough and p > cfg.psi_threshold
+            PREDICTION_FEATURE, p, None, None, enough and p > cfg.psi_threshold
         )
         share = sum(f.drifted for f in features) / len(features)
         return DriftReport(rows, features, prediction, share)
