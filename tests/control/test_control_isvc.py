@@ -22,7 +22,7 @@ from shiplane.control.errors import (
     NoCanaryError,
     UnsupportedShapeError,
 )
-from shiplane.control.view import Style, inspect, parse_model_uri
+from shiplane.control.view import Style, inspect, model_uri, parse_model_uri
 from shiplane.identity import HISTORY_ANNOTATION, STABLE_VERSION_ANNOTATION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isvc"
@@ -203,7 +203,7 @@ def test_standard_promote_makes_the_canary_the_predictor() -> None:
     # The old model's resources are gone (merge patch nulls them), the
     # canary's env arrived.
     assert "resources" not in after["spec"]["predictor"]["model"]
-    assert after["spec"]["predictor"]["model"]["storageUri"] == "models:/diabetes/4"
+    assert model_uri(after["spec"]["predictor"]) == "models:/diabetes/4"
     assert after["metadata"]["annotations"][STABLE_VERSION_ANNOTATION] == "4"
     assert schema.validate(after) == []
     view = inspect(after)
@@ -256,7 +256,7 @@ def test_a_broken_history_annotation_does_not_block_a_rollback() -> None:
     assert len(json.loads(after["metadata"]["annotations"][HISTORY_ANNOTATION])) == 1
 
 
-def test_versions_fall_back_to_the_storage_uri() -> None:
+def test_versions_come_from_the_model_uri_env() -> None:
     obj = load("standard-canary")
     view = inspect(obj)
     assert view.stable is not None and view.stable.version == "3"
