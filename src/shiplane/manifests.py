@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from shiplane import generated
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "shiplane"
 MANIFESTS = REPO / "manifests"
@@ -84,25 +86,19 @@ def render(name: str) -> str:
     return HEADER.format(what=what) + body
 
 
+def render_all() -> dict[str, str]:
+    """Every manifests/ file, freshly rendered."""
+    return {name: render(name) for name in OUTPUTS}
+
+
 def stale(directory: Path = MANIFESTS) -> list[str]:
     """manifests/ files that are missing or differ from a fresh render."""
-    return [
-        name
-        for name in OUTPUTS
-        if not (directory / name).is_file()
-        or (directory / name).read_text() != render(name)
-    ]
+    return generated.stale(directory, render_all())
 
 
 def write_all(directory: Path = MANIFESTS) -> list[Path]:
     """Render every manifests/ file."""
-    written = []
-    for name in OUTPUTS:
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(name))
-        written.append(path)
-    return written
+    return generated.write(directory, render_all())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,17 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if stale")
     args = parser.parse_args(argv)
     try:
-        if args.check:
-            problems = stale(args.out)
-            for name in problems:
-                print(f"stale: {args.out / name} (run make manifests)", file=sys.stderr)
-            return 1 if problems else 0
-        for path in write_all(args.out):
-            print(f"wrote {path}")
+        return generated.sync(
+            args.out, render_all, check=args.check, remedy="make manifests"
+        )
     except RenderError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

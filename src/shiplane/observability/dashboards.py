@@ -31,6 +31,7 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 
+from shiplane import generated
 from shiplane import metrics as m
 
 DASHBOARDS_DIR = (
@@ -760,27 +761,24 @@ def render(name: str) -> str:
     return json.dumps(model, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
+def render_all() -> dict[str, str]:
+    """Every dashboard as ``shiplane-<name>.json`` and its JSON."""
+    return {f"shiplane-{name}.json": render(name) for name in DASHBOARDS}
+
+
+def _json_files(directory: Path) -> list[Path]:
+    return list(directory.glob("*.json"))
+
+
 def write_all(directory: Path = DASHBOARDS_DIR) -> list[Path]:
     """Write every dashboard as ``<directory>/shiplane-<name>.json``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in DASHBOARDS:
-        path = directory / f"shiplane-{name}.json"
-        path.write_text(render(name))
-        written.append(path)
-    return written
+    return generated.write(directory, render_all())
 
 
 def stale(directory: Path = DASHBOARDS_DIR) -> list[str]:
-    """Names of dashboard files that are missing or differ from a fresh render."""
-    problems = []
-    expected = {f"shiplane-{name}.json": render(name) for name in DASHBOARDS}
-    for filename, text in expected.items():
-        path = directory / filename
-        if not path.is_file() or path.read_text() != text:
-            problems.append(filename)
-    extra = {p.name for p in directory.glob("*.json")} - expected.keys()
-    return problems + sorted(extra)
+    """Dashboard files that are missing, differ from a fresh render, or are
+    not generated at all."""
+    return generated.stale(directory, render_all(), _json_files)
 
 
 def panel_queries(directory: Path = DASHBOARDS_DIR) -> list[tuple[str, str, str]]:
@@ -800,14 +798,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DASHBOARDS_DIR)
     parser.add_argument("--check", action="store_true", help="fail if files are stale")
     args = parser.parse_args(argv)
-    if args.check:
-        problems = stale(args.out)
-        for name in problems:
-            print(f"stale: {args.out / name} (run make dashboards)", file=sys.stderr)
-        return 1 if problems else 0
-    for path in write_all(args.out):
-        print(f"wrote {path}")
-    return 0
+    return generated.sync(
+        args.out,
+        render_all,
+        check=args.check,
+        remedy="make dashboards",
+        present=_json_files,
+    )
 
 
 if __name__ == "__main__":
