@@ -54,6 +54,8 @@ BatchHook = Callable[[int, int], None]
 class _Pending:
     x: FloatMatrix
     future: asyncio.Future[Prediction]
+    alone: bool = False
+    """Retried by itself after a combined call that held it failed."""
 
 
 def split_prediction(pred: Prediction, start: int, stop: int) -> Prediction:
@@ -134,8 +136,10 @@ class OpportunisticBatcher:
 
     def _take(self) -> list[_Pending]:
         batch = [self._queue.popleft()]
+        if batch[0].alone:
+            return batch
         rows = int(batch[0].x.shape[0])
-        while self._queue:
+        while self._queue and not self._queue[0].alone:
             nxt = int(self._queue[0].x.shape[0])
             if rows + nxt > self._max_rows:
                 break
@@ -143,31 +147,49 @@ class OpportunisticBatcher:
             rows += nxt
         return batch
 
+    def _next_call(self) -> tuple[list[_Pending], FloatMatrix] | None:
+        """The requests of the next model call (those whose client is still
+        there) and their rows combined; None when the queue is empty."""
+        while self._queue:
+            waiting = len(self._queue)
+            batch = [p for p in self._take() if not p.future.done()]
+            if not batch:
+                continue
+            x = batch[0].x if len(batch) == 1 else np.concatenate([p.x for p in batch])
+            if self._on_batch is not None:
+                self._on_batch(int(x.shape[0]), waiting)
+            return batch, x
+        return None
+
+    def _failed(self, batch: list[_Pending], exc: Exception) -> None:
+        """A model call raised: a lone request gets the error; the requests of
+        a combined call go back to the front of the queue, each to be called
+        by itself, so a bad request fails only itself."""
+        if len(batch) == 1:
+            _resolve(batch[0], exc=exc)
+            return
+        for pending in reversed(batch):
+            pending.alone = True
+            self._queue.appendleft(pending)
+
     async def _call(self, x: FloatMatrix) -> Prediction:
         if self._executor is None:
             return self._predict(x)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._predict, x)
 
+    # The two drain loops differ only in where the model runs: inline on the
+    # loop's thread, or awaited in the executor.
+
     def _run_inline(self, loop: asyncio.AbstractEventLoop) -> None:
         """Drain the queue with model calls on the loop's own thread."""
         try:
-            while self._queue:
-                waiting = len(self._queue)
-                batch = [p for p in self._take() if not p.future.done()]
-                if not batch:
-                    continue
-                x = (
-                    batch[0].x
-                    if len(batch) == 1
-                    else np.concatenate([p.x for p in batch])
-                )
-                if self._on_batch is not None:
-                    self._on_batch(int(x.shape[0]), waiting)
+            while (call := self._next_call()) is not None:
+                batch, x = call
                 try:
                     pred = self._predict(x)
                 except Exception as exc:
-                    self._isolate_inline(batch, exc, loop)
+                    self._failed(batch, exc)
                     continue
                 self._deliver(batch, pred)
                 if self._after is not None:
@@ -176,50 +198,15 @@ class OpportunisticBatcher:
         finally:
             self._scheduled = False
 
-    def _isolate_inline(
-        self, batch: list[_Pending], exc: Exception, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        if len(batch) == 1:
-            _resolve(batch[0], exc=exc)
-            return
-        for pending in batch:
-            try:
-                pred = self._predict(pending.x)
-            except Exception as own:
-                _resolve(pending, exc=own)
-                continue
-            _resolve(pending, pred)
-            if self._after is not None:
-                loop.call_soon(self._bookkeeping, pending.x, pred)
-
-    @staticmethod
-    def _deliver(batch: list[_Pending], pred: Prediction) -> None:
-        start = 0
-        for pending in batch:
-            stop = start + int(pending.x.shape[0])
-            _resolve(pending, split_prediction(pred, start, stop))
-            start = stop
-
     async def _run(self) -> None:
+        """Drain the queue with model calls in the executor."""
         try:
-            while self._queue:
-                waiting = len(self._queue)
-                batch = [p for p in self._take() if not p.future.done()]
-                if not batch:
-                    continue
-                if len(batch) == 1:
-                    x = batch[0].x
-                else:
-                    x = np.concatenate([p.x for p in batch])
-                if self._on_batch is not None:
-                    self._on_batch(int(x.shape[0]), waiting)
+            while (call := self._next_call()) is not None:
+                batch, x = call
                 try:
                     pred = await self._call(x)
                 except Exception as exc:
-                    if len(batch) == 1:
-                        _resolve(batch[0], exc=exc)
-                    else:
-                        await self._one_by_one(batch)
+                    self._failed(batch, exc)
                     continue
                 self._deliver(batch, pred)
                 if self._after is not None:
@@ -230,16 +217,13 @@ class OpportunisticBatcher:
             self._runner = None
             self._scheduled = False
 
-    async def _one_by_one(self, batch: list[_Pending]) -> None:
-        """Isolate a failing combined call: each request is called alone."""
+    @staticmethod
+    def _deliver(batch: list[_Pending], pred: Prediction) -> None:
+        start = 0
         for pending in batch:
-            try:
-                pred = await self._call(pending.x)
-            except Exception as exc:
-                _resolve(pending, exc=exc)
-                continue
-            _resolve(pending, pred)
-            self._bookkeeping(pending.x, pred)
+            stop = start + int(pending.x.shape[0])
+            _resolve(pending, split_prediction(pred, start, stop))
+            start = stop
 
     def _bookkeeping(self, x: FloatMatrix, pred: Prediction) -> None:
         if self._after is None:
