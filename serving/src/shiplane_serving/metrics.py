@@ -19,17 +19,15 @@ from typing import Any
 import numpy as np
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
     generate_latest,
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
+from shiplane import collectors
 from shiplane import metrics as spec
+from shiplane.collectors import Children
 from shiplane_serving.drift.monitor import DriftReport
 from shiplane_serving.protocol.common import Prediction
 
@@ -45,19 +43,8 @@ _GAUGE_MODES: dict[str, Any] = {
 
 
 def build(metric: spec.MetricSpec, registry: CollectorRegistry) -> Any:
-    """A prometheus_client collector for ``metric``, registered in ``registry``."""
-    kwargs: dict[str, Any] = {"registry": registry, "labelnames": metric.labels}
-    if metric.kind == "counter":
-        return Counter(metric.name, metric.help, **kwargs)
-    if metric.kind == "histogram":
-        return Histogram(
-            metric.name,
-            metric.help,
-            buckets=metric.buckets or Histogram.DEFAULT_BUCKETS,
-            **kwargs,
-        )
-    mode = _GAUGE_MODES.get(metric.name, "livemax")
-    return Gauge(metric.name, metric.help, multiprocess_mode=mode, **kwargs)
+    """The collector of ``metric``, with the serving gauges' multiprocess mode."""
+    return collectors.build(metric, registry, _GAUGE_MODES.get(metric.name, "livemax"))
 
 
 class DriftCollector(Collector):
@@ -125,23 +112,14 @@ class ServingMetrics:
         self.batch_rows = build(spec.BATCH_ROWS, r)
         self.batch_queue_depth = build(spec.BATCH_QUEUE_DEPTH, r)
         self._drift: DriftCollector | None = None
-        # Labelled children cached: label lookup is a measurable share of a
-        # sub-millisecond request.
-        self._children: dict[tuple[Any, ...], Any] = {}
+        self.child = Children()
+        """``child(metric, *labels)``: the labelled child, cached."""
 
     def add_drift(self, collector: DriftCollector) -> None:
         """Export drift gauges through ``collector`` on every scrape."""
         self._drift = collector
         if self.multiproc_dir is None:
             self.registry.register(collector)
-
-    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
-        """``metric.labels(*labels)``, cached."""
-        key = (id(metric), *labels)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*labels)
-        return found
 
     def observe_request(
         self,

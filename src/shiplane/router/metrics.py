@@ -26,20 +26,14 @@ from collections.abc import Mapping
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
-    Gauge,
     Histogram,
     generate_latest,
 )
 
 from shiplane import metrics as contract
+from shiplane.collectors import Children, build
 
 __all__ = ["CONTENT_TYPE_LATEST", "RouterMetrics"]
-
-
-def _counter(spec: contract.MetricSpec, registry: CollectorRegistry) -> Counter:
-    assert spec.kind == "counter", spec
-    return Counter(spec.name, spec.help, spec.labels, registry=registry)
 
 
 class RouterMetrics:
@@ -53,22 +47,14 @@ class RouterMetrics:
                 that two routers in one process (tests) never collide.
         """
         self.registry = registry if registry is not None else CollectorRegistry()
-        self.requests = _counter(contract.ROUTER_REQUESTS, self.registry)
-        spec = contract.ROUTER_REQUEST_DURATION
-        self.duration = Histogram(
-            spec.name,
-            spec.help,
-            spec.labels,
-            buckets=spec.buckets or Histogram.DEFAULT_BUCKETS,
-            registry=self.registry,
-        )
-        self.shadow = _counter(contract.ROUTER_SHADOW_REQUESTS, self.registry)
-        self.fallbacks = _counter(contract.ROUTER_FALLBACKS, self.registry)
-        spec = contract.ROUTER_VARIANT_WEIGHT
-        self.weight = Gauge(spec.name, spec.help, spec.labels, registry=self.registry)
-        # Label lookups cost more than the increments; cache the children.
-        self._requests: dict[tuple[str, int], Counter] = {}
-        self._durations: dict[str, Histogram] = {}
+        r = self.registry
+        self.requests = build(contract.ROUTER_REQUESTS, r)
+        self.duration = build(contract.ROUTER_REQUEST_DURATION, r)
+        self.shadow = build(contract.ROUTER_SHADOW_REQUESTS, r)
+        self.fallbacks = build(contract.ROUTER_FALLBACKS, r)
+        self.weight = build(contract.ROUTER_VARIANT_WEIGHT, r)
+        self.child = Children()
+        """``child(metric, *labels)``: the labelled child, cached."""
 
     def declare_variants(self, variants: Mapping[str, int]) -> None:
         """Create every per-variant series at zero so that rates and absent()
@@ -87,18 +73,12 @@ class RouterMetrics:
 
     def duration_for(self, variant: str) -> Histogram:
         """The latency histogram child of a variant."""
-        child = self._durations.get(variant)
-        if child is None:
-            child = self._durations[variant] = self.duration.labels(variant)
+        child: Histogram = self.child(self.duration, variant)
         return child
 
     def observe(self, variant: str, status: int, seconds: float) -> None:
         """Count one answered request and its end-to-end duration."""
-        key = (variant, status)
-        child = self._requests.get(key)
-        if child is None:
-            child = self._requests[key] = self.requests.labels(variant, str(status))
-        child.inc()
+        self.child(self.requests, variant, str(status)).inc()
         self.duration_for(variant).observe(seconds)
 
     def exposition(self) -> bytes:
