@@ -24,11 +24,12 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
+from shiplane import asgi
+from shiplane.asgi import Receive, Scope, Send
 from shiplane_serving import __version__
 from shiplane_serving.errors import (
     BatchTooLarge,
@@ -47,10 +48,6 @@ from shiplane_serving.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
 _V1_PREDICT = re.compile(r"^/v1/models/(?P<name>[^/:]+):(?P<verb>[a-z_]+)$")
@@ -151,7 +148,7 @@ class ServingApp:
             await _respond(send, 200, {"status": "alive"})
         elif path == "/metrics":
             body, content_type = self.metrics.render()
-            await _respond_raw(
+            await asgi.respond(
                 send, 200, body, [(b"content-type", content_type.encode())]
             )
         elif path == "/v2/health/ready":
@@ -265,7 +262,7 @@ class ServingApp:
                 (VERSION_HEADER.encode(), model.version.encode()),
                 (REQUEST_ID_HEADER.encode(), request_id.encode()),
             ]
-            await _respond_raw(send, 200, payload, headers)
+            await asgi.respond(send, 200, payload, headers)
             code = 200
         except ServingError as exc:
             code = exc.status
@@ -325,38 +322,18 @@ class ServingApp:
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise BatchTooLarge(
-                    f"request body is over {limit} bytes, the limit of this server"
-                )
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        return await asgi.read_body(receive, limit)
+    except asgi.BodyTooLarge:
+        raise BatchTooLarge(
+            f"request body is over {limit} bytes, the limit of this server"
+        ) from None
+    except asgi.ClientGone:
+        return b""  # nobody will read the answer; it fails to parse like any
 
 
 async def _respond(send: Send, status: int, doc: Any) -> None:
-    await _respond_raw(send, status, orjson.dumps(doc), [_JSON])
-
-
-async def _respond_raw(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await asgi.respond(send, status, orjson.dumps(doc), [_JSON])
 
 
 def build_app(settings: ServingSettings) -> ServingApp:

@@ -27,11 +27,18 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 import orjson
 
+from shiplane.asgi import (
+    BodyTooLarge,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    respond,
+)
 from shiplane.router.assignment import key_point, random_point
 from shiplane.router.metrics import RouterMetrics
 from shiplane.router.routing import Routing
@@ -43,11 +50,6 @@ from shiplane.router.upstream import (
     UpstreamResponse,
     describe,
 )
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 VARIANT_HEADER = b"x-shiplane-variant"
 FALLBACK_FROM_HEADER = b"x-shiplane-fallback-from"
@@ -70,14 +72,6 @@ _DROP_RESPONSE = frozenset(
 )  # fmt: skip
 
 log = logging.getLogger(__name__)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _ClientGone(Exception):
-    pass
 
 
 def cookie_value(header: bytes, name: bytes) -> bytes | None:
@@ -176,13 +170,13 @@ class Proxy:
             variant = table.assignment.variant_at(point)
 
         try:
-            body = await self._read_body(receive)
-        except _BodyTooLarge:
+            body = await read_body(receive, self._max_body)
+        except BodyTooLarge:
             await _respond(
                 send, *_json_error(413, f"body larger than {self._max_body} bytes")
             )
             return
-        except _ClientGone:
+        except ClientGone:
             return
 
         method: str = scope["method"]
@@ -253,23 +247,6 @@ class Proxy:
         await self._relay(response, answered, extra, send)
         self._metrics.observe(answered, response.status, time.perf_counter() - started)
 
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk: bytes = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > self._max_body:
-                    raise _BodyTooLarge
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
     async def _try(
         self,
         base_url: str,
@@ -334,10 +311,6 @@ async def _respond(
     body: bytes,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *(extra or ()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await respond(
+        send, status, body, [(b"content-type", b"application/json"), *(extra or ())]
+    )
