@@ -270,3 +270,54 @@ class Release:
             name, {"metadata": {"annotations": {"test.shiplane.io/touched": stamp}}}
         )
         return str(self.get(name)["metadata"]["resourceVersion"])
+
+
+def isvc_versions_since(
+    release: Release, name: str, resource_version: str
+) -> list[dict[str, Any]]:
+    """Every version of the InferenceService the API server stored after
+    ``resource_version``, oldest first: a watch from there, which the server
+    closes after a second (KServe's status writes included)."""
+    import json
+
+    path = f"{ISVC_API}/namespaces/{release.namespace}/inferenceservices"
+    params = {
+        "watch": "1",
+        "resourceVersion": resource_version,
+        "fieldSelector": f"metadata.name={name}",
+        "timeoutSeconds": "1",
+    }
+    with release.kube.api() as api:
+        reply = api.request("GET", path, params=params)
+    if reply.status_code != 200:
+        raise ClusterError(f"watch {path}: HTTP {reply.status_code}: {reply.text}")
+    events = [json.loads(line) for line in reply.text.splitlines() if line]
+    for event in events:
+        if event["type"] == "ERROR":  # e.g. 410 Gone: too old a resourceVersion
+            raise ClusterError(f"watch {path}: {event['object']}")
+    return [event["object"] for event in events if event["type"] != "BOOKMARK"]
+
+
+def settled_isvc(
+    release: Release, name: str, quiet_s: float = 1.0, timeout_s: float = 60
+) -> dict[str, Any]:
+    """The InferenceService once KServe has reported on it (a status with
+    conditions) and stopped writing: its resourceVersion unchanged for
+    ``quiet_s``. A test comparing resourceVersions takes its "before" from
+    this, so that KServe's own status update cannot land in between."""
+    deadline = time.monotonic() + timeout_s
+    last, since = "", time.monotonic()
+    while time.monotonic() < deadline:
+        obj = release.get(name)
+        version = str(obj["metadata"]["resourceVersion"])
+        if version != last:
+            last, since = version, time.monotonic()
+        elif (obj.get("status") or {}).get("conditions") and (
+            time.monotonic() - since >= quiet_s
+        ):
+            return obj
+        time.sleep(0.1)
+    raise AssertionError(
+        f"{release.namespace}/{name} did not settle in {timeout_s:.0f}s "
+        f"(last resourceVersion {last})"
+    )

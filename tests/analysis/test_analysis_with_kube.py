@@ -1,71 +1,86 @@
-"""``analyze`` and ``rollout`` reading the InferenceService (official kubernetes
-client -> real HTTP API server) and judging from a real Prometheus."""
+"""``analyze`` and ``rollout`` reading the InferenceServices the chart rendered
+(official kubernetes client -> the real kube-apiserver, KServe's webhooks and
+controller) and judging from a real Prometheus."""
 
 from __future__ import annotations
 
 import copy
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from contract_exporter import WINDOW_S
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "control"))
-from fake_kube_api import RunningApi, start  # noqa: E402
-
-from shiplane.cli import main  # noqa: E402
-from shiplane.identity import (  # noqa: E402
+from shiplane.cli import main
+from shiplane.identity import (
     CANARY_VERSION_ANNOTATION,
     HISTORY_ANNOTATION,
     MODEL_NAME_ANNOTATION,
     STABLE_VERSION_ANNOTATION,
+    pinned_uri,
 )
+from tests.kubekit import CHART, Release, isvc_versions_since
 
-pytestmark = pytest.mark.prometheus
-KNATIVE = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "isvc" / "knative-canary.yaml"
-)
+pytestmark = [pytest.mark.prometheus, pytest.mark.kube]
+KNATIVE_CANARY = CHART / "ci" / "02-knative-canary-values.yaml"
+MODELS = ("good", "slow", "idle")
+"""Scenarios of the exporter (conftest.py) that have an InferenceService."""
 
 
 @pytest.fixture
-def kube_api(tmp_path: Path) -> Iterator[RunningApi]:
-    """InferenceServices named after the exporter's scenarios."""
-    running, server = start(tmp_path)
-    base = yaml.safe_load(KNATIVE.read_text())
-    for model in ("good", "slow", "idle"):
-        obj = copy.deepcopy(base)
-        obj["metadata"]["name"] = model
-        obj["metadata"]["annotations"].update({
-            MODEL_NAME_ANNOTATION: model, STABLE_VERSION_ANNOTATION: "1",
-            CANARY_VERSION_ANNOTATION: "2"})  # fmt: skip
-        running.api.put(obj)
-    yield running
-    server.shutdown()
-    server.server_close()
+def release(install_chart: Callable[..., Release], tmp_path: Path) -> Release:
+    """The chart's Knative canary scenario (02), its breast-cancer entry once
+    per model named after the exporter's scenarios: stable v1, canary v2 at
+    10%."""
+    values = yaml.safe_load(KNATIVE_CANARY.read_text())
+    template = values["inferenceServices"].pop("breast-cancer")
+    for model in MODELS:
+        isvc = copy.deepcopy(template)
+        isvc["model"]["mlflowUri"] = pinned_uri(model, 1)
+        isvc["canary"]["knative"]["model"]["mlflowUri"] = pinned_uri(model, 2)
+        values["inferenceServices"][model] = isvc
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    installed = install_chart(path)
+    for model in MODELS:
+        annotations = installed.get(model)["metadata"]["annotations"]
+        assert (
+            annotations[MODEL_NAME_ANNOTATION],
+            annotations[STABLE_VERSION_ANNOTATION],
+            annotations[CANARY_VERSION_ANNOTATION],
+        ) == (model, "1", "2")
+    return installed
 
 
-def _common(prometheus_url: str, kube_api: RunningApi) -> list[str]:
-    return ["--kubeconfig", str(kube_api.kubeconfig), "--prometheus-url",
+def _common(prometheus_url: str, release: Release) -> list[str]:
+    return ["--kubeconfig", str(release.kubeconfig), "--prometheus-url",
             prometheus_url, "--window", f"{WINDOW_S}s"]  # fmt: skip
 
 
+def _history(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads(
+        obj["metadata"]["annotations"][HISTORY_ANNOTATION]
+    )
+    return entries
+
+
 def test_analyze_resolves_versions_from_the_inferenceservice(
-    prometheus_url: str, kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    prometheus_url: str, release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["analyze", "good", *_common(prometheus_url, kube_api)]) == 0
+    assert main(["analyze", "good", *_common(prometheus_url, release)]) == 0
     out = capsys.readouterr().out
     assert "stable v1 (InferenceService), canary v2 (InferenceService)" in out
     assert (
-        main(["analyze", "slow", "-o", "json", *_common(prometheus_url, kube_api)]) == 1
+        main(["analyze", "slow", "-o", "json", *_common(prometheus_url, release)]) == 1
     )
     assert json.loads(capsys.readouterr().out)["outcome"] == "fail"
 
 
 def test_rollout_of_an_inferenceservice_promotes_a_good_canary(
-    prometheus_url: str, kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    prometheus_url: str, release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         [
@@ -78,36 +93,40 @@ def test_rollout_of_an_inferenceservice_promotes_a_good_canary(
             "--no-mlflow",
             "--actor",
             "ci",
-            *_common(prometheus_url, kube_api),
+            *_common(prometheus_url, release),
         ]
     )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "rollout PROMOTED" in out
-    obj = kube_api.api.get("models", "good")
+    obj = release.get("good")
     assert "canaryTrafficPercent" not in obj["spec"]["predictor"]
-    entry = json.loads(obj["metadata"]["annotations"][HISTORY_ANNOTATION])[-1]
+    assert obj["metadata"]["annotations"][STABLE_VERSION_ANNOTATION] == "2"
+    entry = _history(obj)[-1]
     assert (entry["action"], entry["by"], entry["verdict"]) == ("promote", "ci", "pass")
 
 
 def test_rollout_of_an_inferenceservice_rolls_back_a_slow_canary(
-    prometheus_url: str, kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    prometheus_url: str, release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["rollout", "slow", "--steps", "25,100", "--interval", "1s",
                  "--max-failures", "0", "--no-mlflow",
-                 *_common(prometheus_url, kube_api)])  # fmt: skip
+                 *_common(prometheus_url, release)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1, out
     assert "ROLLED BACK" in out and "latency p95" in out
-    assert (
-        kube_api.api.get("models", "slow")["spec"]["predictor"]["canaryTrafficPercent"]
-        == 0
-    )
+    obj = release.get("slow")
+    assert obj["spec"]["predictor"]["canaryTrafficPercent"] == 0
+    entry = _history(obj)[-1]
+    assert (entry["action"], entry["verdict"]) == ("rollback", "fail")
+    # The rollout acted as the kubeconfig's user, the chart's operator.
+    assert entry["by"] == "alice"
 
 
 def test_rollout_does_not_start_when_queries_are_not_ready(
-    prometheus_url: str, kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    prometheus_url: str, release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = release.get("good")
     code = main(
         [
             "rollout",
@@ -117,9 +136,14 @@ def test_rollout_does_not_start_when_queries_are_not_ready(
             "--no-mlflow",
             "--error-codes",
             "5(",
-            *_common(prometheus_url, kube_api),
+            *_common(prometheus_url, release),
         ]
     )
     assert code == 5
     assert "not started" in capsys.readouterr().err
-    assert kube_api.api.patches() == []
+    # Traffic untouched: no version the API server stored since differs in
+    # spec or annotations (KServe may still write its status).
+    since = str(before["metadata"]["resourceVersion"])
+    for obj in [*isvc_versions_since(release, "good", since), release.get("good")]:
+        assert obj["spec"] == before["spec"]
+        assert obj["metadata"]["annotations"] == before["metadata"]["annotations"]

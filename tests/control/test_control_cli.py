@@ -1,200 +1,431 @@
-"""Every CLI verb through the official kubernetes client against a real HTTP
-API server on 127.0.0.1 (tests/control/fake_kube_api.py), both canary styles,
-conflicts and bad input."""
+"""Every CLI verb against the real local control plane: the InferenceServices
+are the chart's own (helm-installed into a namespace of each test's own), the
+CLI acts as ``alice`` through the chart's operator Role, and every refusal,
+conflict and admission decision comes from the real kube-apiserver and KServe's
+webhooks. Both canary styles: Knative (ci/02) and Standard (ci/03).
+
+KServe runs in Standard mode and there is no Knative here: a Knative-mode
+InferenceService is stored but never reconciled, so where ``status`` must show
+a Knative canary's traffic the test writes the status subresource as KServe on
+Knative reports it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fake_kube_api import RunningApi
+from kubernetes.client.rest import RESTClientObject
 
 from shiplane.cli import main
+from shiplane.control import kube as control_kube
 from shiplane.identity import HISTORY_ANNOTATION
+from tests.conftest import require_tool
+from tests.kubekit import CHART, OPERATOR, Release, settled_isvc
 
-REPO = Path(__file__).resolve().parents[2]
+ISVC = "breast-cancer"
+KNATIVE = CHART / "ci" / "02-knative-canary-values.yaml"
+"""Knative mode: stable v1, canary v2 at canaryTrafficPercent 10."""
+STANDARD = CHART / "ci" / "03-standard-canary-values.yaml"
+"""Standard mode: stable v1, spec.canary[0] ``challenger`` (v2) at 25%."""
+SCENARIOS = {"knative": KNATIVE, "standard": STANDARD}
+PERCENT_PATHS: dict[str, tuple[str | int, ...]] = {
+    "knative": ("spec", "predictor", "canaryTrafficPercent"),
+    "standard": ("spec", "canary", 0, "trafficPercent"),
+}
+NO_CANARY = {
+    "knative": "inferenceServices.breast-cancer.canary.knative.enabled=false",
+    "standard": "inferenceServices.breast-cancer.canary.standard.enabled=false",
+}
+
+#: What KServe on Knative reports mid-canary: the latest revision (v2) gets
+#: the canary's 10%, the previously rolled-out one (v1) the rest.
+KNATIVE_CANARY_STATUS: dict[str, Any] = {
+    "url": "http://breast-cancer.models.example.com",
+    "address": {"url": "http://breast-cancer.models.svc.cluster.local"},
+    "components": {
+        "predictor": {
+            "latestCreatedRevision": "breast-cancer-predictor-00002",
+            "latestReadyRevision": "breast-cancer-predictor-00002",
+            "latestRolledoutRevision": "breast-cancer-predictor-00001",
+            "previousRolledoutRevision": "breast-cancer-predictor-00001",
+            "traffic": [
+                {"latestRevision": True, "percent": 10, "tag": "latest",
+                 "revisionName": "breast-cancer-predictor-00002"},
+                {"latestRevision": False, "percent": 90, "tag": "prev",
+                 "revisionName": "breast-cancer-predictor-00001"},
+            ],
+        }
+    },
+    "conditions": [
+        {"type": kind, "status": "True", "lastTransitionTime": "2026-12-01T06:40:02Z"}
+        for kind in ("IngressReady", "PredictorReady", "PredictorRouteReady", "Ready")
+    ],
+}  # fmt: skip
 
 
-def run(kube_api: RunningApi, *argv: str) -> int:
-    return main([*argv, "--kubeconfig", str(kube_api.kubeconfig)])
+@dataclass(frozen=True)
+class Sent:
+    """One request the CLI's Kubernetes client put on the wire."""
+
+    method: str
+    url: str
+    content_type: str
+    body: Any
 
 
-def test_status_knative(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert run(kube_api, "status", "breast-cancer") == 0
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
+    """Every request the official client sends (it still reaches the server)."""
+    sent: list[Sent] = []
+    real: Any = RESTClientObject.request
+
+    def request(
+        self: RESTClientObject, method: str, url: str,
+        headers: dict[str, str] | None = None, body: Any = None, **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        content_type = (headers or {}).get("Content-Type", "")
+        sent.append(Sent(method, url, content_type, body))
+        return real(self, method, url, headers=headers, body=body, **kwargs)
+
+    monkeypatch.setattr(RESTClientObject, "request", request)
+    return sent
+
+
+def patches(wire: list[Sent]) -> list[Sent]:
+    return [s for s in wire if s.method == "PATCH"]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A release of one scenario, settled (KServe has reported and stopped)."""
+
+    release: Release
+    style: str
+
+    def shiplane(self, *argv: str) -> int:
+        """``shiplane VERB ...`` as alice, in the release's namespace."""
+        return main([*argv, "--kubeconfig", str(self.release.kubeconfig)])
+
+    def get(self) -> dict[str, Any]:
+        return self.release.get(ISVC)
+
+    def version(self) -> str:
+        return str(self.get()["metadata"]["resourceVersion"])
+
+    def percent(self) -> object:
+        value: Any = self.get()
+        for key in PERCENT_PATHS[self.style]:
+            value = value[key]
+        return value
+
+
+Install = Callable[..., Release]
+
+
+def _install(install_chart: Install, style: str, *set_values: str) -> Installed:
+    release = install_chart(SCENARIOS[style], set_values=set_values)
+    settled_isvc(release, ISVC)
+    return Installed(release, style)
+
+
+@pytest.fixture(params=["knative", "standard"])
+def canary(request: pytest.FixtureRequest, install_chart: Install) -> Installed:
+    """The chart's canary InferenceService, each style in turn."""
+    return _install(install_chart, request.param)
+
+
+@pytest.fixture
+def knative(install_chart: Install) -> Installed:
+    return _install(install_chart, "knative")
+
+
+@pytest.fixture
+def standard(install_chart: Install) -> Installed:
+    return _install(install_chart, "standard")
+
+
+def test_status_knative(knative: Installed, capsys: pytest.CaptureFixture[str]) -> None:
+    # No Knative here: report the traffic as KServe on Knative would.
+    knative.release.patch(ISVC, {"status": KNATIVE_CANARY_STATUS}, status=True)
+    assert knative.shiplane("status", ISVC) == 0
     out = capsys.readouterr().out
+    assert f"InferenceService {knative.release.namespace}/{ISVC}" in out
     assert "knative mode" in out
-    assert "stable:   v3" in out
-    assert "canary:   v4  (models:/breast-cancer/4)  traffic 10%" in out
-    assert "breast-cancer-predictor-00003=90% (stable)" in out
+    assert "stable:   v1" in out
+    assert "canary:   v2  (models:/breast-cancer/2)  traffic 10%" in out
+    assert "breast-cancer-predictor-00001=90% (stable)" in out
+    assert "breast-cancer-predictor-00002=10% (canary)" in out
     assert "ready:    True" in out
+    assert "last promotion: none recorded" in out
 
 
 def test_status_standard_json(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    standard: Installed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(kube_api, "status", "diabetes", "-o", "json") == 0
+    assert standard.shiplane("status", ISVC, "-o", "json") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["style"] == "standard"
     assert (data["stable_version"], data["canary_version"], data["canary_percent"]) == (
-        "3",
-        "4",
+        "1",
+        "2",
         25,
     )
+    assert data["canary"]["uri"] == "models:/breast-cancer/2"
+    assert data["resource_version"] == standard.version()
+    # KServe reconciled it (no pod runs here, so it is not ready).
+    assert data["ready"] is False
     assert data["last_promotion"] is None
 
 
 def test_unknown_name_is_a_clear_404(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    standard: Installed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(kube_api, "set-traffic", "nope", "10") == 1
-    assert "no InferenceService nope in namespace models" in capsys.readouterr().err
+    assert standard.shiplane("set-traffic", "nope", "10") == 1
+    namespace = standard.release.namespace
+    assert f"no InferenceService nope in namespace {namespace}" in (
+        capsys.readouterr().err
+    )
 
 
-@pytest.mark.parametrize("percent", ["-5", "101", "ten", "12.5"])
 def test_bad_percent_sends_nothing(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str], percent: str
+    standard: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(kube_api, "set-traffic", "breast-cancer", percent) == 2
-    assert "percent must be" in capsys.readouterr().err
-    assert kube_api.api.requests == []
+    before = standard.version()
+    for percent in ("-5", "101", "ten", "12.5"):
+        assert standard.shiplane("set-traffic", ISVC, percent) == 2, percent
+        assert "percent must be" in capsys.readouterr().err, percent
+    assert wire == []
+    assert standard.version() == before
 
 
-@pytest.mark.parametrize(("name", "path"), [
-    ("breast-cancer", ("spec", "predictor", "canaryTrafficPercent")),
-    ("diabetes", ("spec", "canary", 0, "trafficPercent")),
-])  # fmt: skip
-def test_set_traffic_both_styles(
-    kube_api: RunningApi, name: str, path: tuple[str | int, ...]
-) -> None:
-    before = kube_api.api.get("models", name)
-    assert run(kube_api, "set-traffic", name, "50") == 0
-    after = kube_api.api.get("models", name)
-    value: object = after
-    for key in path:
-        value = value[key]  # type: ignore[index]
-    assert value == 50
-    assert after["metadata"]["resourceVersion"] != before["metadata"]["resourceVersion"]
-    method, _, ctype, body = kube_api.api.requests[-1]
-    assert (method, ctype) == ("PATCH", "application/merge-patch+json")
-    assert body["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+def test_set_traffic_both_styles(canary: Installed, wire: list[Sent]) -> None:
+    before = canary.version()
+    assert canary.shiplane("set-traffic", ISVC, "50") == 0
+    assert canary.percent() == 50
+    assert canary.version() != before
+    [sent] = patches(wire)
+    assert sent.content_type == "application/merge-patch+json"
+    assert sent.body["metadata"]["resourceVersion"] == before
 
 
 def test_dry_run_prints_the_patch_and_changes_nothing(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+    canary: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = kube_api.api.get("models", "diabetes")
-    assert run(kube_api, "promote", "diabetes", "--dry-run") == 0
+    before = canary.get()
+    assert canary.shiplane("promote", ISVC, "--dry-run") == 0
     out = capsys.readouterr().out
     assert "dry run:" in out and "merge-patch+json" in out
     patch = json.loads(out[out.index("{") :])
-    assert patch["spec"]["canary"] is None
-    assert patch["metadata"]["resourceVersion"] == "91044"
-    assert kube_api.api.get("models", "diabetes") == before
-    assert kube_api.api.patches() == []
+    if canary.style == "standard":
+        assert patch["spec"]["canary"] is None
+    else:
+        assert patch["spec"]["predictor"]["canaryTrafficPercent"] is None
+    assert patch["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert canary.get() == before
+    assert patches(wire) == []
+
+
+def _read_then(
+    monkeypatch: pytest.MonkeyPatch, after_read: Callable[[], object]
+) -> None:
+    """Make the CLI's GET of the InferenceService run ``after_read`` once it
+    returns, before the CLI plans and patches."""
+    real = control_kube.get_isvc
+
+    def get_isvc(target: control_kube.KubeTarget, name: str, namespace: str) -> Any:
+        obj = real(target, name, namespace)
+        after_read()
+        return obj
+
+    monkeypatch.setattr(control_kube, "get_isvc", get_isvc)
 
 
 def test_conflict_applies_nothing_and_says_retry(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kube_api.api.race_after_get = True  # someone writes between our GET and PATCH
-    assert run(kube_api, "set-traffic", "breast-cancer", "30") == 1
+    canary: Installed, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    touched: list[str] = []
+    # Someone writes between our GET and our PATCH: the server answers 409.
+    _read_then(monkeypatch, lambda: touched.append(canary.release.touch(ISVC)))
+    assert canary.shiplane("set-traffic", ISVC, "30") == 1
     err = capsys.readouterr().err
     assert "changed by someone else" in err and "nothing applied, retry" in err
-    after = kube_api.api.get("models", "breast-cancer")
-    assert after["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert "Traceback" not in err
+    assert canary.percent() == (10 if canary.style == "knative" else 25)
+    assert canary.version() == touched[0]
 
 
+@pytest.mark.parametrize("style", ["knative", "standard"])
 def test_no_canary_is_refused(
-    kube_api: RunningApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kube_api.api.load(REPO / "tests/fixtures/isvc/standard-stable.yaml")
-    assert run(kube_api, "set-traffic", "diabetes", "10") == 1
+    install_chart: Install, wire: list[Sent], capsys: pytest.CaptureFixture[str],
+    style: str,
+) -> None:  # fmt: skip
+    stable = _install(install_chart, style, NO_CANARY[style])
+    before = stable.version()
+    assert stable.shiplane("set-traffic", ISVC, "10") == 1
     assert "has no canary" in capsys.readouterr().err
-    assert run(kube_api, "rollback", "diabetes", "--no-mlflow") == 1
-    assert kube_api.api.patches() == []
+    assert stable.shiplane("rollback", ISVC, "--no-mlflow") == 1
+    assert "has no canary" in capsys.readouterr().err
+    assert patches(wire) == []
+    assert stable.version() == before
 
 
-def test_both_styles_are_refused(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str]
+def test_both_styles_are_admitted_by_kserve_and_refused_by_shiplane(
+    standard: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(kube_api, "rollback", "confused", "--no-mlflow") == 1
+    # KServe's webhooks accept spec.canary and canaryTrafficPercent together;
+    # shiplane refuses to guess which one is meant.
+    standard.release.patch(ISVC, {"spec": {"predictor": {"canaryTrafficPercent": 10}}})
+    confused = settled_isvc(standard.release, ISVC)
+    assert confused["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert confused["spec"]["canary"]
+    before = confused["metadata"]["resourceVersion"]
+    assert standard.shiplane("rollback", ISVC, "--no-mlflow") == 1
     assert "both canary styles" in capsys.readouterr().err
-    assert kube_api.api.patches() == []
+    assert standard.shiplane("set-traffic", ISVC, "50") == 1
+    assert "both canary styles" in capsys.readouterr().err
+    assert patches(wire) == []
+    assert standard.version() == before
 
 
 def test_promote_without_mlflow_config_is_refused_before_anything(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str],
+    standard: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert run(kube_api, "promote", "breast-cancer") == 2
+    before = standard.version()
+    assert standard.shiplane("promote", ISVC) == 2
     assert "MLflow is not configured" in capsys.readouterr().err
-    assert kube_api.api.requests == []
+    assert wire == []
+    assert standard.version() == before
 
 
-@pytest.mark.parametrize("name", ["breast-cancer", "diabetes"])
+def _history(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = (obj["metadata"].get("annotations") or {}).get(HISTORY_ANNOTATION)
+    return list(json.loads(raw)) if raw else []
+
+
 def test_promote_then_promote_again(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str], name: str
+    canary: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(kube_api, "promote", name, "--no-mlflow", "--reason", "looks good") == 0
-    out = capsys.readouterr().out
-    assert "promoted canary v4 over stable v3" in out
-    obj = kube_api.api.get("models", name)
-    history = json.loads(obj["metadata"]["annotations"][HISTORY_ANNOTATION])
-    assert history[-1]["by"] == "alice" and history[-1]["reason"] == "looks good"
-    assert run(kube_api, "promote", name, "--no-mlflow") == 0
+    argv = ("promote", ISVC, "--no-mlflow", "--reason", "looks good")
+    assert canary.shiplane(*argv) == 0
+    assert "promoted canary v2 over stable v1" in capsys.readouterr().out
+    promoted = canary.get()
+    [entry] = _history(promoted)
+    assert (entry["by"], entry["reason"], entry["action"]) == (
+        OPERATOR,
+        "looks good",
+        "promote",
+    )
+    assert (entry["from_version"], entry["to_version"]) == ("1", "2")
+    if canary.style == "standard":
+        assert "canary" not in promoted["spec"]
+        env = promoted["spec"]["predictor"]["model"]["env"]
+        assert {"name": "SHIPLANE_SERVING_MODEL_URI",
+                "value": "models:/breast-cancer/2"} in env  # fmt: skip
+    else:
+        assert "canaryTrafficPercent" not in promoted["spec"]["predictor"]
+    assert canary.shiplane("promote", ISVC, "--no-mlflow") == 0
     assert "already promoted" in capsys.readouterr().out
-    assert len(kube_api.api.patches()) == 1
-    assert run(kube_api, "status", name) == 0
-    assert "last promotion: v3 -> v4" in capsys.readouterr().out
+    assert len(patches(wire)) == 1
+    assert len(_history(canary.get())) == 1
+    assert canary.shiplane("status", ISVC) == 0
+    out = capsys.readouterr().out
+    assert "last promotion: v1 -> v2" in out and f"by {OPERATOR}" in out
+    assert "stable:   v2" in out and "canary:   none" in out
 
 
-@pytest.mark.parametrize("name", ["breast-cancer", "diabetes"])
 def test_rollback_then_rollback_again(
-    kube_api: RunningApi, capsys: pytest.CaptureFixture[str], name: str
+    canary: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(kube_api, "rollback", name, "--no-mlflow") == 0
-    assert "rolled back canary v4; stable v3 gets 100%" in capsys.readouterr().out
-    assert run(kube_api, "rollback", name, "--no-mlflow") == 0
+    assert canary.shiplane("rollback", ISVC, "--no-mlflow") == 0
+    assert "rolled back canary v2; stable v1 gets 100%" in capsys.readouterr().out
+    assert canary.percent() == 0
+    [entry] = _history(canary.get())
+    assert (entry["action"], entry["by"]) == ("rollback", OPERATOR)
+    assert canary.shiplane("rollback", ISVC, "--no-mlflow") == 0
     assert "nothing to do" in capsys.readouterr().out
-    assert len(kube_api.api.patches()) == 1
+    assert len(patches(wire)) == 1
 
 
-def test_kubectl_finds_the_plugin(kube_api: RunningApi) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl is not on PATH (it is on the image at /usr/bin/kubectl)")
+def test_two_promotes_at_once_one_wins_one_is_told_to_retry(
+    canary: Installed, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # Both read the same resourceVersion before either patches; the real API
+    # server lets exactly one precondition hold.
+    both_read = threading.Barrier(2, timeout=60)
+    read_versions: list[str] = []
+    real = control_kube.get_isvc
+
+    def get_isvc(target: control_kube.KubeTarget, name: str, namespace: str) -> Any:
+        obj = real(target, name, namespace)
+        read_versions.append(str(obj["metadata"]["resourceVersion"]))
+        both_read.wait()
+        return obj
+
+    monkeypatch.setattr(control_kube, "get_isvc", get_isvc)
+    codes: dict[str, int] = {}
+    crashed: list[BaseException] = []
+
+    def promote(who: str) -> None:
+        try:
+            codes[who] = canary.shiplane(
+                "promote", ISVC, "--no-mlflow", "--actor", who, "--reason", who
+            )
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            crashed.append(exc)
+            both_read.abort()
+
+    threads = [threading.Thread(target=promote, args=(w,)) for w in ("ann", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert crashed == [], crashed
+    assert len(read_versions) == 2 and len(set(read_versions)) == 1, read_versions
+    assert sorted(codes.values()) == [0, 1], codes
+    winner = next(who for who, code in codes.items() if code == 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert err.count("changed by someone else since it was read") == 1, err
+    assert "nothing applied, retry" in err
+    assert out.count("promoted canary v2 over stable v1") == 1, out
+    [entry] = _history(canary.get())
+    assert (entry["action"], entry["by"], entry["reason"]) == (
+        "promote",
+        winner,
+        winner,
+    )
+
+
+def test_kubectl_finds_the_plugin(standard: Installed) -> None:
+    kubectl = require_tool("kubectl")
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "KUBECONFIG": str(kube_api.kubeconfig)}  # fmt: skip
-    listed = subprocess.run([kubectl, "plugin", "list"], env=env, capture_output=True,
-                            text=True, timeout=60, check=False)  # fmt: skip
+           "KUBECONFIG": str(standard.release.kubeconfig)}  # fmt: skip
+
+    def kubectl_run(*argv: str, check: bool) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([kubectl, *argv], env=env, capture_output=True,
+                              text=True, timeout=60, check=check)  # fmt: skip
+
+    listed = kubectl_run("plugin", "list", check=False)
     assert str(bin_dir / "kubectl-shiplane") in listed.stdout, listed.stderr
-    helped = subprocess.run(
-        [kubectl, "shiplane", "--help"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    helped = kubectl_run("shiplane", "--help", check=True)
     for verb in ("status", "set-traffic", "promote", "rollback", "analyze", "rollout"):
         assert verb in helped.stdout
-    # The plugin reaches the (real HTTP) API server through KUBECONFIG like kubectl.
-    status = subprocess.run(
-        [kubectl, "shiplane", "status", "diabetes"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # The plugin reaches the real API server through KUBECONFIG, as kubectl does.
+    status = kubectl_run("shiplane", "status", ISVC, check=False)
     assert status.returncode == 0, status.stderr
-    assert "canary:   v4" in status.stdout
+    assert f"InferenceService {standard.release.namespace}/{ISVC}" in status.stdout
+    assert "canary:   v2" in status.stdout

@@ -1,27 +1,29 @@
-"""Fixtures of the rollout tests: reuse the control tests' fake Kubernetes API
-server (a real HTTP server on 127.0.0.1)."""
+"""Fixtures of the rollout tests: the chart's own canary scenarios installed on
+the session's real control plane (kube-apiserver, KServe's webhooks and
+controller), each into a namespace of the test's own."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "control"))
+from tests.kubekit import CHART, Release
 
-from fake_kube_api import RunningApi, start  # noqa: E402
-
-ISVC_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isvc"
+KNATIVE_CANARY = CHART / "ci" / "02-knative-canary-values.yaml"
+"""breast-cancer in Knative mode: stable v1, canary v2 at canaryTrafficPercent 10."""
+STANDARD_CANARY = CHART / "ci" / "03-standard-canary-values.yaml"
+"""breast-cancer in Standard mode: stable v1, spec.canary[0] "challenger" (v2)
+at 25%."""
 
 
 @pytest.fixture
-def kube_api(tmp_path: Path) -> Iterator[RunningApi]:
-    """A fresh API server holding the canary fixtures of both styles."""
-    running, server = start(tmp_path)
-    for name in ("knative-canary.yaml", "standard-canary.yaml"):
-        running.api.load(ISVC_FIXTURES / name)
-    yield running
-    server.shutdown()
-    server.server_close()
+def knative(install_chart: Callable[..., Release]) -> Release:
+    """The Knative canary scenario, installed."""
+    return install_chart(KNATIVE_CANARY)
+
+
+@pytest.fixture
+def standard(install_chart: Callable[..., Release]) -> Release:
+    """The Standard canary scenario, installed."""
+    return install_chart(STANDARD_CANARY)
