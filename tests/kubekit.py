@@ -20,8 +20,8 @@ from shiplane.localcluster import (
     wait_for,
     write_kubeconfig,
 )
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "charts" / "shiplane"
 SCENARIOS = tuple(sorted((CHART / "ci").glob("*-values.yaml")))
 RELEASE = "shiplane"

@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from contract_exporter import WINDOW_S, VersionTraffic, serve
 
 from shiplane import localstack
 from shiplane.analysis.prometheus import PrometheusClient
+from tests.analysis.contract_exporter import WINDOW_S, VersionTraffic, serve
 from tests.conftest import require_tool
 
 SCENARIOS = [

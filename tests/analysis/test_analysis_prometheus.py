@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from contract_exporter import WINDOW_S
 
 from shiplane.analysis.analyzer import analyze, validate_queries
 from shiplane.analysis.prometheus import PrometheusClient, QueryError
 from shiplane.analysis.settings import AnalysisSettings
 from shiplane.analysis.verdict import Outcome, Verdict
 from shiplane.cli import main
+from tests.analysis.contract_exporter import WINDOW_S
 
 pytestmark = pytest.mark.prometheus
 WINDOW = f"{WINDOW_S}s"

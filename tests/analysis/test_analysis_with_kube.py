@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from contract_exporter import WINDOW_S
 
 from shiplane.cli import main
 from shiplane.identity import (
@@ -22,6 +21,7 @@ from shiplane.identity import (
     STABLE_VERSION_ANNOTATION,
     pinned_uri,
 )
+from tests.analysis.contract_exporter import WINDOW_S
 from tests.kubekit import CHART, Release, isvc_versions_since
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.kube]

@@ -18,8 +18,8 @@ import kserve.models
 import yaml
 
 from shiplane.control import schema
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "shiplane"
 SCENARIOS = tuple(sorted((CHART / "ci").glob("*-values.yaml")))
 NAMESPACE = "shiplane"

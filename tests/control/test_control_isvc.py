@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +23,9 @@ from shiplane.control.errors import (
 )
 from shiplane.control.view import Style, inspect, model_uri, parse_model_uri
 from shiplane.identity import HISTORY_ANNOTATION, STABLE_VERSION_ANNOTATION
+from tests.conftest import FIXTURES as _FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isvc"
+FIXTURES = _FIXTURES / "isvc"
 CTX = AuditContext(by="alice", at=datetime(2026, 11, 22, 7, 0, tzinfo=UTC),
                    verdict="pass", reason="analysis passed")  # fmt: skip
 

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from loadtest_harness import (
+
+from tests.conftest import RegisteredModel
+from tests.loadtests.loadtest_harness import (
     FIXTURE_ROWS,
     LOADTESTS,
     LOCUST_TIMEOUT_S,
@@ -18,8 +20,6 @@ from loadtest_harness import (
     start_router,
     start_serving,
 )
-
-from tests.conftest import RegisteredModel
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 from shiplane import localstack
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 LOADTESTS = REPO / "loadtests"
 FIXTURE_ROWS = REPO / "tests" / "fixtures" / "breast_cancer_rows.json"
 LOCUST_TIMEOUT_S = 60

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from types import ModuleType
 
 import pytest
-from loadtest_harness import LOADTESTS, LocustRun
+
+from tests.loadtests.loadtest_harness import LOADTESTS, LocustRun
 
 
 def _load_split() -> ModuleType:

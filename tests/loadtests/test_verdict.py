@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 
 import pytest
-from loadtest_harness import LocustRun
+
+from tests.loadtests.loadtest_harness import LocustRun
 
 ALL_SCENARIOS = ["v1.py", "v2.py", "batch.py", "feedback.py"]
 LOOSE = ("--slo-p95-ms", "5000", "--slo-p99-ms", "10000", "--slo-min-rps", "1",

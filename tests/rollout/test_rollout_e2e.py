@@ -31,11 +31,10 @@ import yaml
 from shiplane import localstack
 from shiplane.cli import main
 from shiplane.mlflowclient import registry_client
-from tests.conftest import require_tool
+from tests.conftest import REPO, require_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus, pytest.mark.mlflow,
               pytest.mark.timeout(300)]  # fmt: skip
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-admin-token"
 
 

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from router_stack import (
+
+from shiplane import localstack
+from tests.router.router_stack import (
     BASE_WEIGHTS,
     TOKEN,
     Spawn,
@@ -17,8 +19,6 @@ from router_stack import (
     start_upstream,
     variant_config,
 )
-
-from shiplane import localstack
 
 
 @pytest.fixture(scope="session")

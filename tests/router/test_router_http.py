@@ -17,12 +17,12 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from router_stack import Spawn, Stack
 
 from shiplane.localstack import free_port
 from shiplane.router.assignment import RING_SIZE, Assignment, key_point
 from shiplane.router.client import RouterAdminClient, RouterAdminError
+from tests.promtext import total
+from tests.router.router_stack import Spawn, Stack
 
 INFER = "/v2/models/m/infer"
 KEYS = [f"user-{i}" for i in range(1000)]
@@ -75,20 +75,16 @@ def get_state(stack: Stack) -> dict[str, Any]:
     return state
 
 
-def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of a /metrics page: (name, labels) -> value."""
+def scrape(url: str) -> str:
+    """The router's /metrics page."""
     response = httpx.get(f"{url}/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return response.text
 
 
-def sample(metrics: dict[Any, float], name: str, **labels: str) -> float:
-    return metrics.get((name, frozenset(labels.items())), 0.0)
+def sample(metrics: str, name: str, **labels: str) -> float:
+    return total(metrics, name, **labels)
 
 
 def split(canary: int) -> Assignment:

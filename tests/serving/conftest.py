@@ -17,7 +17,6 @@ import pytest
 from shiplane import localstack
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # modelkit, a helper module beside the tests
 
 
 @dataclass
@@ -112,7 +111,7 @@ def server2(servers: dict[str, Server]) -> Server:
 def local_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A classification model directory saved by the test kit (KServe's
     /mnt/models layout), for in-process tests."""
-    from modelkit import save_shiplane_model
+    from tests.serving.modelkit import save_shiplane_model
 
     return save_shiplane_model(tmp_path_factory.mktemp("local") / "model", version="7")
 

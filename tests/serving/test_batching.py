@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from conftest import Server
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from promtext import total
 
 from shiplane_serving.batching import OpportunisticBatcher
 from shiplane_serving.protocol.common import FloatMatrix, Prediction
+from tests.promtext import total
+from tests.serving.conftest import Server
 
 POISON = -999.0
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from shiplane.metrics import ALL
 from shiplane_serving.settings import ENV_PREFIX, ServingSettings
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 METRICS_DOC = (REPO / "docs" / "metrics.md").read_text()
 SERVING_DOC = (REPO / "docs" / "serving.md").read_text()
 

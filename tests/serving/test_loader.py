@@ -58,10 +58,7 @@ def test_local_directory_serves_with_its_metadata_version(
 
 
 def test_regression_feedback_scores_absolute_error(tmp_path: Path) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from modelkit import save_shiplane_model
+    from tests.serving.modelkit import save_shiplane_model
 
     model_dir = save_shiplane_model(tmp_path / "reg", task="regression", version="2")
     model = model_for(str(model_dir), tmp_path)

@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from conftest import Server, rows_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from promtext import samples, total
+
+from tests.promtext import samples, total
+from tests.serving.conftest import Server, rows_of
 
 pytestmark = pytest.mark.mlflow
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO as REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 PROVIDER_MIRROR = Path("/opt/tf-plugins")

@@ -11,7 +11,8 @@ import mlflow
 import pytest
 import yaml
 from mlflow import MlflowClient
-from trainkit import WriteConfig
+
+from tests.training.trainkit import WriteConfig
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
-from trainkit import WriteConfig, base_config, versions_of
 
 from shiplane import localstack
 from shiplane_training.__main__ import main
+from tests.training.trainkit import WriteConfig, base_config, versions_of
 
 pytestmark = pytest.mark.mlflow
 

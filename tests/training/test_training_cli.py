@@ -8,7 +8,8 @@ import sys
 
 import pytest
 from mlflow import MlflowClient
-from trainkit import CONFIGS
+
+from tests.conftest import TRAINING_CONFIGS as CONFIGS
 
 pytestmark = pytest.mark.mlflow
 

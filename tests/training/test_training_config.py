@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trainkit import CONFIGS, WriteConfig, base_config
 
 from shiplane_training.__main__ import main
 from shiplane_training.config import load_config
+from tests.conftest import TRAINING_CONFIGS as CONFIGS
+from tests.training.trainkit import WriteConfig, base_config
 
 # Nothing listens here: a config error must be reported before MLflow is tried.
 NO_MLFLOW = "http://127.0.0.1:9"

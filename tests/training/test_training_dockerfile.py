@@ -5,11 +5,10 @@ image itself is not built in tests."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
-from tests.conftest import require_tool
+from tests.conftest import REPO, require_tool
 
-DOCKERFILE = Path(__file__).resolve().parents[2] / "training" / "Dockerfile"
+DOCKERFILE = REPO / "training" / "Dockerfile"
 
 
 def test_hadolint_passes() -> None:

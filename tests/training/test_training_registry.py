@@ -15,7 +15,6 @@ import skops.io as sio
 import yaml
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
-from trainkit import base_config
 
 from shiplane.modelformat import (
     METADATA_KEY,
@@ -29,6 +28,7 @@ from shiplane_training.__main__ import main
 from shiplane_training.config import load_config
 from shiplane_training.progress import Progress
 from shiplane_training.train import TrainingResult, run_training
+from tests.training.trainkit import base_config
 
 pytestmark = pytest.mark.mlflow
 

@@ -9,7 +9,6 @@ from typing import Any
 from mlflow import MlflowClient
 
 WriteConfig = Callable[..., Path]
-CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 
 
 def base_config(model_name: str, **overrides: Any) -> dict[str, Any]:

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import require_tool
+from tests.conftest import REPO, require_tool
 
-REPO = Path(__file__).resolve().parents[2]
 RELEASE = REPO / ".github" / "workflows" / "release.yml"
 TAG = "v1.2.3"
 

@@ -7,11 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from workflow_policy import check_workflow
 
-from tests.conftest import require_tool
+from tests.conftest import REPO, require_tool
+from tests.workflows.workflow_policy import check_workflow
 
-REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 SCRIPTS = sorted((REPO / ".github" / "scripts").glob("*.sh")) + sorted(
     (REPO / "scripts").glob("*.sh")
