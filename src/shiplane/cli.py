@@ -9,20 +9,26 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 
 from shiplane import __version__
 
 
+PLUGIN_GROUP = "shiplane.verbs"
+"""Entry-point group of verbs that other packages bring (shiplane-training
+registers ``train``), so this package never imports theirs."""
+
+
 def _train(argv: Sequence[str]) -> int:
-    try:
-        from shiplane_training.__main__ import main as train_main
-    except ImportError:
+    found = entry_points(group=PLUGIN_GROUP, name="train")
+    if not found:
         print(
             "shiplane train needs the shiplane-training package "
             "(pip install shiplane-training, or use the training image)",
             file=sys.stderr,
         )
         return 2
+    train_main: Callable[[list[str]], int] = next(iter(found)).load()
     return train_main(list(argv))
 
 

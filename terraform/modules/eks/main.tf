@@ -1,42 +1,35 @@
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
-  # EKS writes control-plane logs to this fixed name; creating it ourselves
-  # lets us set retention and encryption before the cluster first logs.
-  log_group_name = "/aws/eks/${var.name}/cluster"
+  partition = data.aws_partition.current.partition
 }
 
 ################################################################################
 # KMS: envelope encryption of Kubernetes Secrets and of the control-plane logs
 ################################################################################
 
-module "kms" {
-  source = "../kms-key"
+# EKS writes control-plane logs to this fixed name; creating the group ourselves
+# lets us set retention and encryption before the cluster first logs. Its key
+# also encrypts Secrets: account administration (in kms-key) lets IAM policies,
+# the cluster role's below, grant use of the key; CloudWatch Logs gets this log
+# group only.
+module "cluster_logs" {
+  source = "../encrypted-log-group"
 
-  description = "${var.name} EKS Secrets and control-plane logs"
-  alias_name  = "${var.name}-eks"
-  # Account administration (in the module) lets IAM policies, the cluster
-  # role's below, grant use of the key; CloudWatch Logs gets this log group only.
-  service_statements = [{
-    sid     = "CloudWatchLogsForThisClusterOnly"
-    service = "logs.${local.region}.amazonaws.com"
-    actions = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    condition = {
-      ArnEquals = {
-        "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
-      }
-    }
-  }]
-  tags = merge(var.tags, { Name = "${var.name}-eks" })
+  name              = "/aws/eks/${var.name}/cluster"
+  retention_in_days = var.log_retention_in_days
+  key_description   = "${var.name} EKS Secrets and control-plane logs"
+  key_alias_name    = "${var.name}-eks"
+  # The Sid the key policy of existing clusters already has.
+  key_statement_sid = "CloudWatchLogsForThisClusterOnly"
+  tags              = var.tags
 }
 
 # Keeps the key of existing deployments: a new key would force a new cluster
-# (the Secrets encryption key cannot change).
+# (the Secrets encryption key cannot change). The key was first a resource of
+# this module, then of module.kms here, now of module.cluster_logs: the first
+# two blocks take the oldest state into module.kms, the third moves module.kms
+# (key and alias) on to its current place.
 moved {
   from = aws_kms_key.cluster
   to   = module.kms.aws_kms_key.this
@@ -47,12 +40,15 @@ moved {
   to   = module.kms.aws_kms_alias.this
 }
 
-resource "aws_cloudwatch_log_group" "cluster" {
-  name              = local.log_group_name
-  retention_in_days = var.log_retention_in_days
-  kms_key_id        = module.kms.key_arn
+moved {
+  from = module.kms
+  to   = module.cluster_logs.module.kms
+}
 
-  tags = var.tags
+# Keeps the log group, and the logs already in it.
+moved {
+  from = aws_cloudwatch_log_group.cluster
+  to   = module.cluster_logs.aws_cloudwatch_log_group.this
 }
 
 ################################################################################
@@ -89,7 +85,7 @@ resource "aws_iam_role_policy" "cluster_encryption" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
-      Resource = module.kms.key_arn
+      Resource = module.cluster_logs.key_arn
     }]
   })
 }
@@ -110,7 +106,7 @@ resource "aws_eks_cluster" "this" {
   encryption_config {
     resources = ["secrets"]
     provider {
-      key_arn = module.kms.key_arn
+      key_arn = module.cluster_logs.key_arn
     }
   }
 
@@ -128,7 +124,7 @@ resource "aws_eks_cluster" "this" {
   depends_on = [
     aws_iam_role_policy_attachment.cluster,
     aws_iam_role_policy.cluster_encryption,
-    aws_cloudwatch_log_group.cluster,
+    module.cluster_logs,
   ]
 }
 

@@ -50,5 +50,5 @@ output "node_iam_role_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting Kubernetes Secrets and control-plane logs."
-  value       = module.kms.key_arn
+  value       = module.cluster_logs.key_arn
 }

