@@ -13,7 +13,6 @@ from importlib.metadata import entry_points
 
 from shiplane import __version__
 
-
 PLUGIN_GROUP = "shiplane.verbs"
 """Entry-point group of verbs that other packages bring (shiplane-training
 registers ``train``), so this package never imports theirs."""

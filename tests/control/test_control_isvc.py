@@ -149,8 +149,12 @@ def test_percent_outside_0_100_is_refused(percent: int) -> None:
 
 @pytest.mark.parametrize("name", ["knative-promoted", "standard-stable"])
 def test_no_canary_is_refused_for_set_traffic_and_rollback(name: str) -> None:
-    with pytest.raises(NoCanaryError, match="has no canary"):
-        plans.plan_set_traffic(load(name), 10)
+    obj = load(name)
+    model = obj["metadata"]["annotations"]["serving.shiplane.io/model-name"]
+    start = f"kubectl shiplane canary {obj['metadata']['name']} -n models --model "
+    with pytest.raises(NoCanaryError, match="has no canary") as refused:
+        plans.plan_set_traffic(obj, 10)
+    assert f"start one with: {start}models:/{model}@challenger" in str(refused.value)
     with pytest.raises(NoCanaryError, match="has no canary"):
         plans.plan_rollback(load(name), CTX)
 

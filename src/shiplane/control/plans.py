@@ -331,11 +331,9 @@ def _v(version: str | None) -> str:
 
 
 def _no_canary_message(view: CanaryView, what: str) -> str:
-    if view.style is Style.STANDARD:
-        how = "add a spec.canary entry with the new model to start one"
-    else:
-        how = (
-            "ship the new model with spec.predictor.canaryTrafficPercent set to "
-            "start one"
-        )
-    return f"cannot {what}: {view.namespace}/{view.name} has no canary ({how})"
+    model = view.model_name or "NAME"
+    return (
+        f"cannot {what}: {view.namespace}/{view.name} has no canary (start one "
+        f"with: kubectl shiplane canary {view.name} -n {view.namespace} "
+        f"--model models:/{model}@challenger)"
+    )
