@@ -121,7 +121,7 @@ def test_split_passes_at_the_configured_90_10(
 ) -> None:
     run = run_locust(
         router_90_10, ["sticky_router.py"], *STICKY, "--expected-split", "canary=10",
-        run_time="6s",
+        run_time="12s",
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "x-shiplane-variant:split=canary:" in run.verdict
@@ -137,7 +137,7 @@ def test_split_fails_when_the_expected_split_is_wrong(
 ) -> None:
     run = run_locust(
         router_90_10, ["sticky_router.py"], *STICKY, "--expected-split", "canary=50",
-        run_time="6s",
+        run_time="12s",
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     assert run.verdict.startswith("SLO FAIL: ")
