@@ -112,11 +112,41 @@ def test_every_module_respects_the_layers() -> None:
     assert wrong == [], "\n".join(wrong)
 
 
+#: The domain packages under the CLI: typed settings in, no flags parsed.
+DOMAIN = ("shiplane.control", "shiplane.analysis", "shiplane.rollout")
+#: What only the CLI wing (``shiplane.cli``) imports.
+CLI_ONLY = ("argparse", "shiplane.cli")
+
+
+def within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def cli_imports(path: Path, source: str | None = None) -> list[str]:
+    """Imports of argparse or of the CLI in a domain module, one line each."""
+    return [
+        f"{path.relative_to(REPO)}:{line}: {module_name(path)} imports {target}"
+        for line, target in imports_of(path.read_text() if source is None else source)
+        if within(target, CLI_ONLY)
+    ]
+
+
+def test_the_domain_packages_hold_no_argparse() -> None:
+    """Flags are parsed in ``shiplane.cli`` only; control, analysis and rollout
+    take settings and dataclasses, and never import the CLI back."""
+    domain = [p for p in our_modules() if within(module_name(p), DOMAIN)]
+    assert domain
+    wrong = [v for path in domain for v in cli_imports(path)]
+    assert wrong == [], "\n".join(wrong)
+    probe = REPO / "src/shiplane/rollout/loop.py"
+    assert len(cli_imports(probe, probe.read_text() + "\nimport argparse\n")) == 1
+
+
 @pytest.mark.parametrize(
     ("where", "line"),
     [
         ("src/shiplane/metrics.py", "from shiplane.control import kube"),
-        ("src/shiplane/cli.py", "from shiplane_training.__main__ import main"),
+        ("src/shiplane/cli/__init__.py", "from shiplane_training.__main__ import main"),
         ("serving/src/shiplane_serving/app.py", "import shiplane.rollout"),
         ("src/shiplane/control/plans.py", "from shiplane import localstack"),
         ("training/src/shiplane_training/train.py", "import shiplane_serving.loader"),

@@ -46,16 +46,18 @@ def execute(
         namespace: its namespace.
         planner: pure function from the object to a :class:`Plan`.
         dry_run: plan and validate only.
-        conflict_retries: re-read and re-plan this many times on 409 (the
-            rollout loop races KServe's own status writes; a person at the CLI
-            gets the conflict reported instead).
+        conflict_retries: re-read and re-plan this many times on a 409 from
+            a change of the spec or annotations (the rollout loop); a person
+            at the CLI gets such a conflict reported instead. A conflict from
+            a status write alone is always retried (:data:`STATUS_ONLY_RETRIES`).
 
     Raises:
         ControlError: any refusal; nothing was applied.
     """
     validate_name(name)
-    for attempt in range(conflict_retries + 1):
-        obj = kube.get_isvc(target, name, namespace)
+    obj = kube.get_isvc(target, name, namespace)
+    conflicts = status_only = 0
+    while True:
         plan = planner(obj)
         if schema.available():
             schema.ensure_valid(plan.after)
@@ -64,6 +66,24 @@ def execute(
         try:
             return Outcome(plan, kube.patch_isvc(target, name, namespace, plan.patch))
         except ConflictError:
-            if attempt == conflict_retries:
+            fresh = kube.get_isvc(target, name, namespace)
+            if _intent(fresh) == _intent(obj) and status_only < STATUS_ONLY_RETRIES:
+                # Only KServe's status moved on: the plan stands; apply it anew.
+                status_only += 1
+            elif conflicts < conflict_retries:
+                conflicts += 1
+            else:
                 raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            obj = fresh
+
+
+STATUS_ONLY_RETRIES = 5
+"""Conflicts caused by status writes alone (KServe reports readiness, traffic)
+are retried this many times, for every caller: the object a person planned
+from is unchanged, so applying the same plan to it is what they asked for."""
+
+
+def _intent(obj: JsonDict) -> tuple[Any, ...]:
+    """What a plan is made from: the spec and the metadata people write."""
+    meta = obj.get("metadata") or {}
+    return obj.get("spec"), meta.get("annotations"), meta.get("labels")

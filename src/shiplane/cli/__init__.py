@@ -1,7 +1,11 @@
 """``shiplane`` (also ``kubectl shiplane``): one entry point for every verb.
 
-Each verb lives in its own module and registers itself here; this file only
-wires them together, so adding a verb never touches another one.
+Each verb is a :class:`~shiplane.cli.verb.Verb` in the ``VERBS`` of its
+family's module (:mod:`~shiplane.cli.control`, :mod:`~shiplane.cli.analyze`,
+:mod:`~shiplane.cli.rollout`); :func:`builtin_verbs` lists the families, and the
+flags they share are in :mod:`shiplane.cli.args`. Adding a verb touches its
+module (and, for a new family, that list); the domain packages below hold no
+argparse.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from shiplane import __version__
+from shiplane.cli.verb import Handler, Verb
 
 PLUGIN_GROUP = "shiplane.verbs"
 """Entry-point group of verbs that other packages bring (shiplane-training
@@ -31,7 +36,12 @@ def _train(argv: Sequence[str]) -> int:
     return train_main(list(argv))
 
 
-Handler = Callable[[argparse.Namespace], int]
+def builtin_verbs() -> list[Verb]:
+    """Every verb of this package, in ``shiplane --help`` order (after
+    ``train``). Imported here, not at the top, so ``train`` loads none of them."""
+    from shiplane.cli import analyze, control, rollout
+
+    return [*control.VERBS, *analyze.VERBS, *rollout.VERBS]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
@@ -49,15 +59,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
         help="train a model from a YAML config and register it in MLflow",
         add_help=False,
     )
-    from shiplane.analysis import command as analyze_command
-    from shiplane.control import commands as control_commands
-    from shiplane.rollout import command as rollout_command
-
-    handlers = control_commands.register(verbs)
-    analyze_command.register(verbs)
-    handlers["analyze"] = analyze_command.run_analyze
-    rollout_command.register(verbs)
-    handlers["rollout"] = rollout_command.run_rollout_command
+    handlers: dict[str, Handler] = {}
+    for verb in builtin_verbs():
+        verb.add_arguments(
+            verbs.add_parser(verb.name, help=verb.help, description=verb.description)
+        )
+        handlers[verb.name] = verb.run
     return parser, handlers
 
 
@@ -78,7 +85,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""CLI verbs ``status``, ``canary``, ``set-traffic``, ``promote`` and ``rollback``.
+"""Verbs ``status``, ``set-traffic``, ``canary``, ``promote`` and ``rollback``.
 
 Exit codes: 0 done (or nothing to do), 1 refused (conflict, no canary, API
 error; nothing applied), 2 bad input, 4 Kubernetes applied but MLflow not.
@@ -12,6 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from shiplane.cli.args import (
+    add_kube_arguments,
+    add_mlflow_arguments,
+    connect,
+    mlflow_not_configured,
+    mlflow_uri,
+)
+from shiplane.cli.verb import Handler, Verb
 from shiplane.control import kube, plans, registry, validation
 from shiplane.control.audit import AuditContext
 from shiplane.control.errors import InvalidRequestError
@@ -25,78 +33,24 @@ from shiplane.identity import (
     pinned_uri,
 )
 
-
-def add_kube_arguments(parser: argparse.ArgumentParser) -> None:
-    """``-n``, ``--kubeconfig``, ``--context``: as kubectl spells them."""
-    group = parser.add_argument_group("Kubernetes")
-    group.add_argument("-n", "--namespace", help="namespace (default: the context's)")
-    group.add_argument("--kubeconfig", help="kubeconfig file (default: as kubectl)")
-    group.add_argument("--context", help="kubeconfig context (default: current)")
+# ---- arguments -----------------------------------------------------------------------
 
 
-def add_mlflow_argument(parser: argparse.ArgumentParser, required_for: str) -> None:
-    """``--mlflow-uri`` / ``--no-mlflow``."""
-    group = parser.add_argument_group("MLflow")
-    group.add_argument(
-        "--mlflow-uri",
-        help=f"MLflow tracking server ({required_for}; default: $MLFLOW_TRACKING_URI)",
-    )
-    group.add_argument(
-        "--no-mlflow", action="store_true",
-        help="do not touch the MLflow registry (the annotation history is still "
-        "written)",
-    )  # fmt: skip
-
-
-def mlflow_uri(args: argparse.Namespace) -> str | None:
-    """The tracking URI to use, or None when MLflow is switched off or not
-    configured at all (an unset URI would make MLflow write to ./mlruns)."""
-    if getattr(args, "no_mlflow", False):
-        return None
-    if args.mlflow_uri:
-        return str(args.mlflow_uri)
-    from mlflow.environment_variables import MLFLOW_TRACKING_URI
-
-    return MLFLOW_TRACKING_URI.get() if MLFLOW_TRACKING_URI.is_set() else None  # type: ignore[no-untyped-call]
-
-
-def connect(args: argparse.Namespace) -> tuple[kube.KubeTarget, str]:
-    """API target and the namespace to use."""
-    target = kube.connect(args.kubeconfig, args.context)
-    return target, args.namespace or target.namespace
-
-
-def register(verbs: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add the verbs to the ``shiplane`` parser; returns verb -> handler."""
-    status = verbs.add_parser(
-        "status", help="stable and canary versions, traffic split, readiness",
-        description="Show an InferenceService's stable and canary model versions "
-        "(and MLflow aliases with --mlflow-uri), traffic split, readiness and last "
-        "promotion.",
-    )  # fmt: skip
+def _status_arguments(status: argparse.ArgumentParser) -> None:
     status.add_argument("name", help="InferenceService name")
     status.add_argument("-o", "--output", choices=["table", "json"], default="table")
     add_kube_arguments(status)
     status.add_argument("--mlflow-uri", help="also show the MLflow aliases")
 
-    traffic = verbs.add_parser(
-        "set-traffic", help="send PERCENT of traffic to the canary",
-        description="Set the canary's share of traffic (Knative: "
-        "predictor.canaryTrafficPercent; Standard: canary[0].trafficPercent).",
-    )  # fmt: skip
+
+def _set_traffic_arguments(traffic: argparse.ArgumentParser) -> None:
     traffic.add_argument("name", help="InferenceService name")
     traffic.add_argument("percent", help="0..100")
     traffic.add_argument("--dry-run", action="store_true", help="print the patch only")
     add_kube_arguments(traffic)
 
-    canary = verbs.add_parser(
-        "canary", help="start a canary of a pinned model version",
-        description="Start a canary: the InferenceService gets a predictor serving "
-        "the version --model names, pinned as models:/NAME/VERSION (an alias is "
-        "resolved once, now), with PERCENT of the traffic (Knative: a new revision "
-        "with canaryTrafficPercent; Standard: spec.canary[0]). Refused while a "
-        "canary receives traffic, or if the version does not exist.",
-    )  # fmt: skip
+
+def _canary_arguments(canary: argparse.ArgumentParser) -> None:
     canary.add_argument("name", help="InferenceService name")
     canary.add_argument(
         "--model", required=True, metavar="URI",
@@ -109,43 +63,30 @@ def register(verbs: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
     canary.add_argument("--reason", default="", help="why (kept in the audit record)")
     canary.add_argument("--actor", help="who (default: the kubeconfig user)")
     add_kube_arguments(canary)
-    group = canary.add_argument_group("MLflow")
-    group.add_argument(
-        "--mlflow-uri",
-        help="MLflow tracking server that resolves --model (default: "
-        "$MLFLOW_TRACKING_URI)",
+    add_mlflow_arguments(
+        canary,
+        "MLflow tracking server that resolves --model (default: $MLFLOW_TRACKING_URI)",
+        no_mlflow_help=None,
     )
 
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "status": run_status,
-        "canary": run_canary,
-        "set-traffic": run_set_traffic,
-    }
-    for verb, summary in (
-        ("promote", "make the canary the stable version"),
-        ("rollback", "send all traffic back to stable"),
-    ):
-        parser = verbs.add_parser(
-            verb,
-            help=summary,
-            description=summary.capitalize()
-            + "; records it in an annotation and in MLflow.",
-        )
-        parser.add_argument("name", help="InferenceService name")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="print the patch only"
-        )
-        parser.add_argument(
-            "--reason", default="", help="why (kept in the audit record)"
-        )
-        parser.add_argument(
-            "--verdict", default="manual", help="verdict to record (default: manual)"
-        )
-        parser.add_argument("--actor", help="who (default: the kubeconfig user)")
-        add_kube_arguments(parser)
-        add_mlflow_argument(parser, "records tags and moves aliases")
-        handlers[verb] = run_promote if verb == "promote" else run_rollback
-    return handlers
+
+def _finish_arguments(parser: argparse.ArgumentParser) -> None:
+    """``promote`` and ``rollback``."""
+    parser.add_argument("name", help="InferenceService name")
+    parser.add_argument("--dry-run", action="store_true", help="print the patch only")
+    parser.add_argument("--reason", default="", help="why (kept in the audit record)")
+    parser.add_argument(
+        "--verdict", default="manual", help="verdict to record (default: manual)"
+    )
+    parser.add_argument("--actor", help="who (default: the kubeconfig user)")
+    add_kube_arguments(parser)
+    add_mlflow_arguments(
+        parser,
+        "MLflow tracking server (records tags and moves aliases; default: "
+        "$MLFLOW_TRACKING_URI)",
+        no_mlflow_help="do not touch the MLflow registry (the annotation history "
+        "is still written)",
+    )
 
 
 # ---- status -------------------------------------------------------------------------
@@ -276,10 +217,7 @@ def run_canary(args: argparse.Namespace) -> int:
         )
     tracking = mlflow_uri(args)
     if tracking is None:
-        raise InvalidRequestError(
-            "MLflow is not configured: pass --mlflow-uri (or set MLFLOW_TRACKING_URI) "
-            f"to resolve {uri}; nothing applied"
-        )
+        raise mlflow_not_configured(f" to resolve {uri}; nothing applied")
     version = registry.resolve_version(uri, tracking)
     if uri.alias:
         print(f"resolved {uri} -> {pinned_uri(uri.name, version)}")
@@ -316,9 +254,8 @@ def _finish(
     validation.validate_name(args.name)
     uri = mlflow_uri(args)
     if uri is None and not args.no_mlflow and not args.dry_run:
-        raise InvalidRequestError(
-            "MLflow is not configured: pass --mlflow-uri (or set MLFLOW_TRACKING_URI) "
-            "so aliases and tags follow, or --no-mlflow to skip the registry; "
+        raise mlflow_not_configured(
+            " so aliases and tags follow, or --no-mlflow to skip the registry; "
             "nothing applied"
         )
     target, namespace = connect(args)
@@ -354,3 +291,40 @@ def run_promote(args: argparse.Namespace) -> int:
 def run_rollback(args: argparse.Namespace) -> int:
     """``shiplane rollback NAME``."""
     return _finish(args, plans.plan_rollback)
+
+
+def _finish_verb(name: str, summary: str, run: Handler) -> Verb:
+    return Verb(
+        name,
+        summary,
+        summary.capitalize() + "; records it in an annotation and in MLflow.",
+        _finish_arguments,
+        run,
+    )
+
+
+VERBS = [
+    Verb(
+        "status", "stable and canary versions, traffic split, readiness",
+        "Show an InferenceService's stable and canary model versions (and MLflow "
+        "aliases with --mlflow-uri), traffic split, readiness and last promotion.",
+        _status_arguments, run_status,
+    ),
+    Verb(
+        "set-traffic", "send PERCENT of traffic to the canary",
+        "Set the canary's share of traffic (Knative: "
+        "predictor.canaryTrafficPercent; Standard: canary[0].trafficPercent).",
+        _set_traffic_arguments, run_set_traffic,
+    ),
+    Verb(
+        "canary", "start a canary of a pinned model version",
+        "Start a canary: the InferenceService gets a predictor serving the version "
+        "--model names, pinned as models:/NAME/VERSION (an alias is resolved once, "
+        "now), with PERCENT of the traffic (Knative: a new revision with "
+        "canaryTrafficPercent; Standard: spec.canary[0]). Refused while a canary "
+        "receives traffic, or if the version does not exist.",
+        _canary_arguments, run_canary,
+    ),
+    _finish_verb("promote", "make the canary the stable version", run_promote),
+    _finish_verb("rollback", "send all traffic back to stable", run_rollback),
+]  # fmt: skip

@@ -1,4 +1,4 @@
-"""CLI verb ``rollout``: step the traffic, analyze each step, promote or roll
+"""Verb ``rollout``: step the traffic, analyze each step, promote or roll
 back. Runs to its end in one go (a Kubernetes Job in the chart).
 
 Exit codes: 0 promoted, 1 rolled back, 2 bad input, 5 not started (a query
@@ -8,40 +8,33 @@ is invalid or returns nothing, Prometheus unreachable): traffic untouched.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
-import signal
 import sys
 from pathlib import Path
-from typing import Any
 
-from shiplane.analysis import report
-from shiplane.analysis.analyzer import analyze, validate_queries
-from shiplane.analysis.command import (
+from shiplane.analysis.prometheus import PrometheusError
+from shiplane.cli.args import (
     EXIT_NO_ANALYSIS,
+    Cluster,
     add_analysis_arguments,
+    add_kube_arguments,
+    analysis_settings,
+    mlflow_not_configured,
+    mlflow_uri,
     resolve_versions,
-    settings_from_args,
 )
-from shiplane.analysis.prometheus import PrometheusClient, PrometheusError
-from shiplane.analysis.verdict import Verdict
-from shiplane.control import commands
+from shiplane.cli.verb import Verb
 from shiplane.control.errors import InvalidRequestError
+from shiplane.control.versions import ResolvedVersions
+from shiplane.rollout import runner
 from shiplane.rollout.actuators import (
     Actuator,
     InferenceServiceActuator,
     RouterActuator,
 )
 from shiplane.rollout.load import LocustLoad
-from shiplane.rollout.loop import RolloutPlan, RolloutResult, parse_steps, run_rollout
-
-
-class Terminated(Exception):
-    """SIGTERM arrived: the Job's deadline, its deletion, or a node drain."""
-
-
-def _raise_terminated(signum: int, _frame: object) -> None:
-    raise Terminated(f"received {signal.Signals(signum).name}")
-
+from shiplane.rollout.loop import RolloutPlan, RolloutResult, parse_steps
 
 _DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>[smh]?)$")
 
@@ -59,15 +52,7 @@ def parse_duration_s(text: str) -> float:
     return float(match["n"]) * factor
 
 
-def register(verbs: Any) -> None:
-    """Add ``rollout`` to the ``shiplane`` parser."""
-    parser = verbs.add_parser(
-        "rollout", help="step traffic to the canary, analyzing each step",
-        description="Step the canary's traffic (e.g. 10,25,50,100), analyze after "
-        "each interval, promote after the last step or roll back once more than "
-        "--max-failures analyses failed or were inconclusive. Every query is "
-        "validated before any traffic moves.",
-    )  # fmt: skip
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "name", help="InferenceService name (model name with --no-kube)"
     )
@@ -117,14 +102,13 @@ def register(verbs: Any) -> None:
         help="extra Locust option, repeatable (--load-arg=--model-name=X)",
     )
     add_analysis_arguments(parser)
-    commands.add_kube_arguments(parser)
+    add_kube_arguments(parser)
 
 
 def _actuator(
     args: argparse.Namespace,
-    model: str,
-    stable: str,
-    canary: str,
+    cluster: Cluster,
+    versions: ResolvedVersions,
     mlflow_uri: str | None,
 ) -> Actuator:
     if args.actuator == "router":
@@ -139,19 +123,19 @@ def _actuator(
             RouterAdminClient(args.router_url, token),
             args.stable_variant,
             args.canary_variant,
-            model,
-            stable,
-            canary,
+            versions.model,
+            versions.stable,
+            versions.canary,
             mlflow_uri,
             args.actor or "shiplane-rollout",
         )
-    target, namespace = commands.connect(args)
+    target, namespace = cluster.connect()
     return InferenceServiceActuator(
         target, args.name, namespace, mlflow_uri, args.actor or target.user
     )
 
 
-def run_rollout_command(args: argparse.Namespace) -> int:
+def run_rollout(args: argparse.Namespace) -> int:
     """``shiplane rollout NAME``."""
     try:
         plan = RolloutPlan(
@@ -159,21 +143,16 @@ def run_rollout_command(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise InvalidRequestError(str(exc)) from None
-    if args.window is None:
-        # Compare over one interval, so each analysis sees only its step.
-        args.window = f"{max(1, round(plan.interval_s))}s"
-    settings = settings_from_args(args)
-    if args.actuator == "router":
-        args.no_kube = True
-    versions = resolve_versions(args)
-    mlflow_uri = (
-        None if args.no_mlflow else (args.mlflow_uri or commands.mlflow_uri(args))
+    # Without --window, compare over one interval, so each analysis sees only
+    # its step.
+    settings = analysis_settings(args, window=f"{max(1, round(plan.interval_s))}s")
+    cluster = Cluster(args)
+    versions = resolve_versions(
+        args, cluster, no_kube=args.no_kube or args.actuator == "router"
     )
-    if mlflow_uri is None and not args.no_mlflow:
-        raise InvalidRequestError(
-            "MLflow is not configured: pass --mlflow-uri (or set "
-            "MLFLOW_TRACKING_URI), or --no-mlflow"
-        )
+    tracking = mlflow_uri(args)
+    if tracking is None and not args.no_mlflow:
+        raise mlflow_not_configured(", or --no-mlflow")
     load = None
     if args.locustfile is not None:
         if not args.load_host:
@@ -185,56 +164,37 @@ def run_rollout_command(args: argparse.Namespace) -> int:
             args.load_users,
             tuple(args.load_arg),
         )
-    with PrometheusClient(settings.prometheus_url, settings.query_timeout_s) as prom:
-        try:
-            problems = validate_queries(
-                prom, settings, versions.model, versions.stable, versions.canary
-            )
-        except PrometheusError as exc:
-            print(f"error: not started: {exc}", file=sys.stderr)
-            return EXIT_NO_ANALYSIS
-        if problems:
-            print(
-                "error: not started, queries not ready:\n  " + "\n  ".join(problems),
-                file=sys.stderr,
-            )
-            return EXIT_NO_ANALYSIS
+    options = runner.RolloutOptions(
+        plan,
+        settings,
+        versions,
+        functools.partial(_actuator, args, cluster, versions, tracking),
+        load,
+    )
+    try:
+        result = runner.run(options, say=lambda line: print(line, flush=True))
+    except runner.NotStarted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_ANALYSIS
+    except PrometheusError as exc:
         print(
-            f"queries validated against {settings.prometheus_url}; stable "
-            f"v{versions.stable}, canary v{versions.canary} of {versions.model}"
+            f"error: analysis failed mid-rollout ({exc}); rolled back",
+            file=sys.stderr,
         )
-        actuator = _actuator(
-            args, versions.model, versions.stable, versions.canary, mlflow_uri
-        )
-
-        def one_analysis() -> Verdict:
-            verdict = analyze(
-                prom, settings, versions.model, versions.stable, versions.canary
-            )
-            print(report.table(verdict))
-            return verdict
-
-        # Kubernetes stops a Job (activeDeadlineSeconds, deletion, drain) with
-        # SIGTERM; as an exception it reaches the loop, which rolls back before
-        # the grace period ends, so no unrecorded halfway split is left behind.
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-        try:
-            result = run_rollout(
-                actuator,
-                one_analysis,
-                plan,
-                load=load,
-                say=lambda line: print(line, flush=True),
-            )
-        except PrometheusError as exc:
-            print(
-                f"error: analysis failed mid-rollout ({exc}); rolled back",
-                file=sys.stderr,
-            )
-            return 1
-        except Terminated as exc:
-            print(f"error: rollout stopped ({exc}); rolled back", file=sys.stderr)
-            return 1
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        return 1
+    except runner.Terminated as exc:
+        print(f"error: rollout stopped ({exc}); rolled back", file=sys.stderr)
+        return 1
     return 0 if result.result is RolloutResult.PROMOTED else 1
+
+
+VERBS = [
+    Verb(
+        "rollout", "step traffic to the canary, analyzing each step",
+        "Step the canary's traffic (e.g. 10,25,50,100), analyze after each "
+        "interval, promote after the last step or roll back once more than "
+        "--max-failures analyses failed or were inconclusive. Every query is "
+        "validated before any traffic moves.",
+        _arguments, run_rollout,
+    ),
+]  # fmt: skip
