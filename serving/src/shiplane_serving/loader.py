@@ -33,6 +33,7 @@ from shiplane.modelformat import (
 )
 from shiplane.profile import ProfileError, ReferenceProfile
 from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
+from shiplane_serving.settings import ServingSettings
 
 log = logging.getLogger(__name__)
 
@@ -286,19 +287,13 @@ def load_model_dir(
     )
 
 
-def load(
-    uri: str,
-    download_dir: Path,
-    tracking_uri: str = "",
-    extra_trusted_types: list[str] | None = None,
-    retries: int = 8,
-    backoff_s: float = 1.0,
-    version_override: str = "",
-) -> LoadedModel:
-    """Resolve, download and load the model ``uri`` names (see module doc)."""
+def load(settings: ServingSettings) -> LoadedModel:
+    """Resolve, download and load the model ``settings.model_uri`` names (see
+    module doc), with the server's MLflow, trust list and retry settings."""
+    s = settings
     local, source = resolve_and_download(
-        uri, download_dir, tracking_uri, retries, backoff_s
+        s.model_uri, s.download_dir, s.tracking_uri, s.load_retries, s.load_backoff_s
     )
-    if version_override:
-        source = ModelSource(source.uri, version_override, source.alias, source.run_id)
-    return load_model_dir(local, source, extra_trusted_types or [])
+    if s.model_version:
+        source = ModelSource(source.uri, s.model_version, source.alias, source.run_id)
+    return load_model_dir(local, source, s.extra_trusted_types or [])

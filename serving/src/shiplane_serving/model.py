@@ -25,7 +25,7 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from shiplane_serving import fastpath, loader
 from shiplane_serving.batching import OpportunisticBatcher
-from shiplane_serving.drift import DriftConfig, DriftMonitor
+from shiplane_serving.drift import DriftMonitor
 from shiplane_serving.drift.monitor import DriftReport
 from shiplane_serving.errors import ModelLoadError, ModelNotReady, ServingError
 from shiplane_serving.feedback import RequestIds, encode_predictions
@@ -98,10 +98,7 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
         started = time.monotonic()
         try:
             with self.tracing.span("shiplane.load", uri=s.model_uri):
-                loaded = loader.load(
-                    s.model_uri, s.download_dir, s.tracking_uri, s.extra_trusted_types,
-                    s.load_retries, s.load_backoff_s, s.model_version,
-                )  # fmt: skip
+                loaded = loader.load(s)
                 self._activate(loaded)
         except ModelLoadError as exc:
             self.load_error = str(exc)
@@ -145,14 +142,8 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
         if s.drift:
             directory = s.metrics_dir if s.workers > 1 else None
             self.drift = DriftMonitor(
-                loaded.profile,
-                DriftConfig(
-                    s.drift_window_s, s.drift_subwindows, s.drift_min_rows,
-                    s.drift_psi_threshold, s.drift_ks_alpha,
-                ),
-                directory,
-                loaded.allow_nan,
-            )  # fmt: skip
+                loaded.profile, s.drift_config(), directory, loaded.allow_nan
+            )
             if self._classes is not None:
                 self.drift.set_classes(self._class_labels)
             self.metrics.add_drift(DriftCollector(self._drift_report))

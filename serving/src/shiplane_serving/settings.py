@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shiplane_serving.drift.monitor import DriftConfig
+
 ENV_PREFIX = "SHIPLANE_SERVING_"
 
 
@@ -143,3 +145,13 @@ class ServingSettings(BaseSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level; per-request access logs stay off whatever this says."""
+
+    def drift_config(self) -> DriftConfig:
+        """The drift monitor's window and thresholds from these settings."""
+        return DriftConfig(
+            window_s=self.drift_window_s,
+            subwindows=self.drift_subwindows,
+            min_rows=self.drift_min_rows,
+            psi_threshold=self.drift_psi_threshold,
+            ks_alpha=self.drift_ks_alpha,
+        )
