@@ -13,14 +13,15 @@ processes on a 2-core machine for the same KServe code path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import yaml
 
+from shiplane.cli import main
 from shiplane.localcluster import KubeApi
-from tests.kubekit import CHART, Kube, eventually
+from tests.kubekit import CHART, Kube, Release, eventually
 
 pytestmark = pytest.mark.kube
 
@@ -44,6 +45,14 @@ OVERRIDES = {
         }
     },
 }
+
+
+PINNED = [
+    "mlflow.trackingUri=http://mlflow.mlops.svc:5000",
+    f"inferenceServices.{ISVC}.model.mlflowUri=models:/breast-cancer/1",
+    f"inferenceServices.{ISVC}.canary.standard.model.mlflowUri=models:/breast-cancer/2",
+]
+"""OVERRIDES as ``--set`` items, for releases of a test's own."""
 
 
 def _deployment(api: KubeApi, name: str) -> dict[str, Any] | None:
@@ -236,3 +245,47 @@ def _canary(api: KubeApi) -> dict[str, Any]:
     canaries = api.call("GET", ISVC_PATH)["spec"]["canary"]
     assert len(canaries) == 1, canaries
     return dict(canaries[0])
+
+
+@pytest.mark.parametrize("verb", ["rollback", "promote"])
+def test_promote_and_rollback_are_reconciled_and_read_back(
+    install_chart: Callable[..., Release], verb: str
+) -> None:
+    """``kubectl shiplane promote|rollback`` on the chart's Standard canary:
+    KServe turns the patched object into Deployments (promote: the stable
+    predictor runs v2 and the canary's Deployment is gone; rollback: the canary
+    stays, dark, at 0%), and the InferenceService's status says so."""
+    release = install_chart(SCENARIO, set_values=PINNED)
+    deployments = f"/apis/apps/v1/namespaces/{release.namespace}/deployments"
+    with release.kube.api() as api:
+
+        def deployment(name: str) -> dict[str, Any] | None:
+            return api.get(f"{deployments}/{name}")
+
+        def serves(name: str) -> str | None:
+            found = deployment(name)
+            return _env(found).get("SHIPLANE_SERVING_MODEL_URI") if found else None
+
+        for name in (STABLE_DEPLOYMENT, CANARY_DEPLOYMENT):
+            eventually(f"KServe to create {name}", lambda: deployment(name))  # noqa: B023
+        kubeconfig = str(release.kubeconfig)
+        assert main([verb, ISVC, "--no-mlflow", "--kubeconfig", kubeconfig]) == 0
+
+        def canaries() -> list[int]:
+            status = release.get(ISVC).get("status") or {}
+            return [c["trafficPercent"] for c in status.get("canaryStatuses") or []]
+
+        if verb == "promote":
+            eventually(
+                "the stable Deployment to run v2",
+                lambda: serves(STABLE_DEPLOYMENT) == "models:/breast-cancer/2",
+            )
+            eventually(
+                "KServe to remove the canary's Deployment",
+                lambda: deployment(CANARY_DEPLOYMENT) is None,
+            )
+            eventually("status to report no canary", lambda: canaries() == [])
+        else:
+            eventually("status to report the canary at 0%", lambda: canaries() == [0])
+            assert serves(CANARY_DEPLOYMENT) == "models:/breast-cancer/2"
+            assert serves(STABLE_DEPLOYMENT) == "models:/breast-cancer/1"
