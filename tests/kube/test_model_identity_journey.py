@@ -34,12 +34,11 @@ from shiplane.cli import main
 from shiplane.localcluster import LocalCluster
 from shiplane.mlflowclient import registry_client
 from tests import podwiring
-from tests.conftest import REPO, TRAINING_CONFIGS, require_tool
+from tests.conftest import TRAINING_CONFIGS, require_tool
+from tests.kubekit import CHART, RELEASE
 
 pytestmark = [pytest.mark.kube, pytest.mark.mlflow, pytest.mark.prometheus,
               pytest.mark.e2e, pytest.mark.timeout(600)]  # fmt: skip
-CHART = REPO / "charts" / "shiplane"
-RELEASE = "shiplane"
 
 
 def _train(config: Path, mlflow_uri: str, model: str, expect: str) -> str:
