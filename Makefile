@@ -73,9 +73,9 @@ test-kube: env tools ## helm install, RBAC and KServe's controller on a real loc
 CLUSTER_STATE := $(STATE)/cluster
 .PHONY: cluster-up cluster-down
 cluster-up: env ## start a local control plane (KServe in Standard mode); prints export KUBECONFIG=...
-	uv run --frozen python -m shiplane.localcluster up --state $(CLUSTER_STATE)
+	uv run --frozen python -m shiplane_tools.localcluster up --state $(CLUSTER_STATE)
 cluster-down: ## stop the local control plane
-	uv run --frozen python -m shiplane.localcluster down --state $(CLUSTER_STATE)
+	uv run --frozen python -m shiplane_tools.localcluster down --state $(CLUSTER_STATE)
 
 # HOST on the command line wins; otherwise the router of the local demo stack.
 LOADTEST_DEFAULT_HOST = $(shell cat $(STATE)/demo/router.url 2>/dev/null || echo http://127.0.0.1:8000)
@@ -93,18 +93,18 @@ loadtest: env ## headless Locust SLO run against HOST= (default: the demo's rout
 CONTAINER ?= $(shell command -v docker >/dev/null && echo docker || echo podman)
 IMAGE_REGISTRY ?= ghcr.io/shiplane
 IMAGE_TAG ?= dev
-IMAGES := shiplane-serving=serving/Dockerfile shiplane-training=training/Dockerfile shiplane-router=Dockerfile
+IMAGES := shiplane-serving=serving shiplane-training=training shiplane-router=router
 image_registry = $(shell echo '$(IMAGE_REGISTRY)' | tr '[:upper:]' '[:lower:]')
 .PHONY: images images-push chart-push e2e-kind
 images: ## build the serving, training and router images (docker or podman)
-	@set -e; for pair in $(IMAGES); do name=$${pair%%=*}; file=$${pair#*=}; \
-	  echo "==> $(CONTAINER) build $(image_registry)/$$name:$(IMAGE_TAG) ($$file)"; \
-	  $(CONTAINER) build -f "$$file" -t "$(image_registry)/$$name:$(IMAGE_TAG)" .; done
+	@set -e; for pair in $(IMAGES); do name=$${pair%%=*}; target=$${pair#*=}; \
+	  echo "==> $(CONTAINER) build $(image_registry)/$$name:$(IMAGE_TAG) (--target $$target)"; \
+	  $(CONTAINER) build --target "$$target" -t "$(image_registry)/$$name:$(IMAGE_TAG)" .; done
 images-push: ## build and push the images with buildx (SBOM + provenance); release CI only
-	@set -e; for pair in $(IMAGES); do name=$${pair%%=*}; file=$${pair#*=}; \
+	@set -e; for pair in $(IMAGES); do name=$${pair%%=*}; target=$${pair#*=}; \
 	  echo "==> push $(image_registry)/$$name:$(IMAGE_TAG)"; \
 	  docker buildx build --push --sbom=true --provenance=mode=max \
-	    -f "$$file" -t "$(image_registry)/$$name:$(IMAGE_TAG)" .; done
+	    --target "$$target" -t "$(image_registry)/$$name:$(IMAGE_TAG)" .; done
 CHART_DIR ?= charts/shiplane
 CHART_VERSION ?= $(shell sed -n 's/^version: *//p' $(CHART_DIR)/Chart.yaml)
 CHART_REGISTRY ?= oci://ghcr.io/shiplane/charts
@@ -120,11 +120,11 @@ e2e-kind: env ## end to end on a running kind cluster: KServe, our chart, traini
 
 .PHONY: dashboards chart-docs manifests generate
 dashboards: env ## regenerate the Grafana dashboard JSON (charts/shiplane/files/dashboards)
-	uv run --frozen python -m shiplane.observability.dashboards
+	uv run --frozen python -m shiplane_tools.observability.dashboards
 chart-docs: env ## regenerate the values table of charts/shiplane/README.md
-	uv run --frozen python -m shiplane.chartdocs
+	uv run --frozen python -m shiplane_tools.chartdocs
 manifests: env tools dashboards ## re-render manifests/ from the chart's defaults
-	uv run --frozen python -m shiplane.manifests
+	uv run --frozen python -m shiplane_tools.manifests
 generate: dashboards chart-docs manifests ## every generated file
 
 .PHONY: bench
@@ -143,19 +143,19 @@ serve: env ## serve models:/$(MODEL)@champion from MLFLOW_TRACKING_URI on 127.0.
 
 .PHONY: mlflow
 mlflow: env ## start a local MLflow server (SQLite) on 127.0.0.1:$(MLFLOW_PORT)
-	uv run --frozen python -m shiplane.localstack mlflow-start --state $(STATE) --port $(MLFLOW_PORT)
+	uv run --frozen python -m shiplane_tools.localstack mlflow-start --state $(STATE) --port $(MLFLOW_PORT)
 
 .PHONY: mlflow-stop
 mlflow-stop: ## stop the local MLflow server
-	uv run --frozen python -m shiplane.localstack mlflow-stop --state $(STATE)
+	uv run --frozen python -m shiplane_tools.localstack mlflow-stop --state $(STATE)
 
 .PHONY: demo
 demo: env ## the whole flow on this machine: MLflow, champion + challenger, serving, router, load, analysis
-	uv run --frozen python -m shiplane.demo --state $(STATE)
+	uv run --frozen python -m shiplane_tools.demo --state $(STATE)
 
 .PHONY: demo-stop
 demo-stop: ## stop everything make demo left running
-	uv run --frozen python -m shiplane.demo --state $(STATE) --stop
+	uv run --frozen python -m shiplane_tools.demo --state $(STATE) --stop
 
 .PHONY: clean
 clean: demo-stop cluster-down ## remove local state (.shiplane/) and caches

@@ -10,7 +10,7 @@
 #     and webhook configurations
 #   prometheus-operator CRDs                 github.com/prometheus-operator/prometheus-operator
 #
-# The pins live in scripts/controlplane.env (shiplane.localcluster reads the same
+# The pins live in scripts/controlplane.env (shiplane_tools.localcluster reads the same
 # file); an environment variable of the same name overrides one for a build.
 # Nothing here is committed: the wrapper modules live under .tools/ and are made
 # anew from the pins. A component already built at its pinned version is left

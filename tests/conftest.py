@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shiplane import localstack
+from shiplane_tools import localstack
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from shiplane import localcluster
-from shiplane.localcluster import LocalCluster
-from shiplane.localstack import StartError
+from shiplane_tools import localcluster
+from shiplane_tools.localcluster import LocalCluster
+from shiplane_tools.localstack import StartError
 from tests.conftest import require_tool
 from tests.kubekit import Kube, Release
 

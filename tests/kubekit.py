@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from shiplane.localcluster import (
+from shiplane_tools.localcluster import (
     ClusterError,
     KubeApi,
     LocalCluster,

@@ -32,9 +32,7 @@ either mismatch is a :class:`WiringError` before anything starts.
 from __future__ import annotations
 
 import base64
-import json
 import re
-import shlex
 import shutil
 import socket
 import stat
@@ -50,12 +48,12 @@ from typing import Any
 import httpx
 from pydantic_settings import BaseSettings
 
-from shiplane import localstack
-from shiplane.identity import MODEL_URI_ENV
 from shiplane.router.settings import RouterSettings
+from shiplane_contracts.identity import MODEL_URI_ENV
 from shiplane_serving.settings import ServingSettings
+from shiplane_tools import localstack
 from shiplane_training.settings import TrainingSettings
-from tests.conftest import REPO
+from tests import dockerfile
 
 JsonDict = dict[str, Any]
 Lookup = Callable[[str, str], JsonDict | None]
@@ -106,12 +104,13 @@ class Substitution:
 
 IMAGES: dict[str, str] = {
     # The one table from images to local programs: repository (under
-    # image.registry, any tag) -> the Dockerfile that builds it. Its final
-    # stage's ENTRYPOINT, CMD, ENV and WORKDIR are read from the file itself,
-    # so a container without `command` runs what the image would run.
-    "shiplane/shiplane-serving": "serving/Dockerfile",  # python -m shiplane_serving
-    "shiplane/shiplane-router": "Dockerfile",  # python -m shiplane.router
-    "shiplane/shiplane-training": "training/Dockerfile",  # python -m shiplane_training
+    # image.registry, any tag) -> the Dockerfile target that builds it (see
+    # `make images`). The target's ENTRYPOINT, CMD, ENV and WORKDIR, with those
+    # it inherits, are read from the file itself, so a container without
+    # `command` runs what the image would run.
+    "shiplane/shiplane-serving": "serving",  # python -m shiplane_serving
+    "shiplane/shiplane-router": "router",  # python -m shiplane.router
+    "shiplane/shiplane-training": "training",  # python -m shiplane_training
 }
 IMAGE_BIN = "/opt/venv/bin"
 """Where every image's venv is (first on its PATH)."""
@@ -121,7 +120,7 @@ BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 @dataclass(frozen=True)
 class Image:
-    dockerfile: str
+    target: str  # of the repository's Dockerfile
     entrypoint: tuple[str, ...]
     cmd: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
@@ -141,43 +140,27 @@ def _repository(ref: str) -> str:
 
 @cache
 def image(ref: str) -> Image:
-    """The final stage of the Dockerfile that builds ``ref`` (see :data:`IMAGES`)."""
+    """The Dockerfile target that builds ``ref`` (see :data:`IMAGES`)."""
     repository = _repository(ref)
     if repository not in IMAGES:
-        raise WiringError(f"image {ref}: no Dockerfile known for {repository} (IMAGES)")
-    dockerfile = IMAGES[repository]
-    logical: list[str] = []
-    pending = ""
-    for raw in (REPO / dockerfile).read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
-    stages = [i for i, line in enumerate(logical) if line.upper().startswith("FROM ")]
+        raise WiringError(
+            f"image {ref}: no Dockerfile target for {repository} (IMAGES)"
+        )
+    target = IMAGES[repository]
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
     env: dict[str, str] = {}
     workdir = "/"
-    for line in logical[stages[-1] :]:
-        keyword, _, rest = line.partition(" ")
-        keyword = keyword.upper()
-        if keyword == "ENV":
-            for item in shlex.split(rest):
-                name, _, value = item.partition("=")
-                env[name] = value
-        elif keyword == "WORKDIR":
-            workdir = rest.strip()
-        elif keyword in ("ENTRYPOINT", "CMD"):
-            exec_form = tuple(str(a) for a in json.loads(rest))
-            if keyword == "ENTRYPOINT":
-                entrypoint, cmd = exec_form, ()  # a new ENTRYPOINT resets CMD
-            else:
-                cmd = exec_form
-    return Image(dockerfile, entrypoint, cmd, tuple(env.items()), workdir)
+    for step in dockerfile.resolved(target):
+        if step.keyword == "ENV":
+            env.update(step.env())
+        elif step.keyword == "WORKDIR":
+            workdir = step.rest
+        elif step.keyword == "ENTRYPOINT":
+            entrypoint, cmd = step.exec_form(), ()  # a new ENTRYPOINT resets CMD
+        elif step.keyword == "CMD":
+            cmd = step.exec_form()
+    return Image(target, entrypoint, cmd, tuple(env.items()), workdir)
 
 
 # --- programs: how a port and the bind address are set -----------------------
@@ -334,9 +317,10 @@ def pod_template(obj: JsonDict) -> JsonDict:
         raise WiringError(f"{kind} {owner.get('name')}: not a pod owner")
     # Its pods are named after it and live in its namespace.
     template["metadata"] = {
-        "name": owner.get("name", ""), "namespace": owner.get("namespace", ""),
+        "name": owner.get("name", ""),
+        "namespace": owner.get("namespace", ""),
         **(template.get("metadata") or {}),
-    }  # fmt: skip
+    }
     return template
 
 
@@ -511,8 +495,9 @@ class _Builder:
             key = f"{host}:{port or (443 if scheme == 'https' else 80)}"
             if key not in self.hosts:
                 return match.group(0)
-            return self.sub("service", where, match.group(0),
-                            f"{scheme}://{self.hosts[key]}")  # fmt: skip
+            return self.sub(
+                "service", where, match.group(0), f"{scheme}://{self.hosts[key]}"
+            )
 
         return _URL.sub(one, text)
 
@@ -601,8 +586,14 @@ def local_container(
     build = _Builder(pod, spec, workdir / pod_name, lookup, hosts or {})
     img = image(str(spec["image"]))
     pod_env = build.env(img)
-    argv = build.argv(img, {e["name"]: pod_env[e["name"]] for e in spec.get("env") or []
-                            if e["name"] in pod_env})  # fmt: skip
+    argv = build.argv(
+        img,
+        {
+            e["name"]: pod_env[e["name"]]
+            for e in spec.get("env") or []
+            if e["name"] in pod_env
+        },
+    )
     program = _program(argv)
     mounts = build.mounts()
     env = dict(pod_env)
@@ -755,9 +746,13 @@ def start(
 ) -> PodProcess:
     """Start ``local`` (log ``logdir/NAME.log``); :func:`wait_ready` waits for it."""
     process = _PodProcess(
-        name or f"{local.pod}-{local.name}", local.argv, logdir,
-        env={**local.env, **(extra_env or {})}, url=local.url, cwd=local.cwd,
-    ).start()  # fmt: skip
+        name or f"{local.pod}-{local.name}",
+        local.argv,
+        logdir,
+        env={**local.env, **(extra_env or {})},
+        url=local.url,
+        cwd=local.cwd,
+    ).start()
     return PodProcess(process, local.url, local.pod_env, local)
 
 
@@ -1042,19 +1037,23 @@ def scrape_configs(
                     f"{[(c.pod, c.name, c.ports) for c in containers]}"
                 )
             job = f"{kind[0].lower()}{kind[1:]}/{meta.get('namespace', '')}"
-            configs.append({
-                "job_name": f"{job}/{meta['name']}/{i}",
-                "scrape_interval": f"{interval_s:g}s",
-                "scrape_timeout": f"{interval_s:g}s",
-                "metrics_path": path,
-                "scheme": str(endpoint.get("scheme", "http")).lower(),
-                "static_configs": [
-                    {"targets": [f"{LOOPBACK}:{local_port}"],
-                     "labels": {**_sd_labels(local, port), **extra}}
-                    for local, local_port, extra in targets
-                ],
-                "relabel_configs": _relabel(endpoint.get("relabelings") or []),
-            })  # fmt: skip
+            configs.append(
+                {
+                    "job_name": f"{job}/{meta['name']}/{i}",
+                    "scrape_interval": f"{interval_s:g}s",
+                    "scrape_timeout": f"{interval_s:g}s",
+                    "metrics_path": path,
+                    "scheme": str(endpoint.get("scheme", "http")).lower(),
+                    "static_configs": [
+                        {
+                            "targets": [f"{LOOPBACK}:{local_port}"],
+                            "labels": {**_sd_labels(local, port), **extra},
+                        }
+                        for local, local_port, extra in targets
+                    ],
+                    "relabel_configs": _relabel(endpoint.get("relabelings") or []),
+                }
+            )
     return configs
 
 
@@ -1067,16 +1066,22 @@ def prometheus(
     port = port or localstack.free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "prometheus.yml"
-    path.write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": list(configs),
-    }, sort_keys=False))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": list(configs),
+            },
+            sort_keys=False,
+        )
+    )
     argv = [
-        "prometheus", f"--config.file={path}",
+        "prometheus",
+        f"--config.file={path}",
         f"--storage.tsdb.path={workdir / 'tsdb'}",
         f"--web.listen-address={LOOPBACK}:{port}",
         "--storage.tsdb.retention.time=1d",
-    ]  # fmt: skip
+    ]
     return localstack.ManagedProcess(
         "prometheus", argv, workdir, url=f"http://{LOOPBACK}:{port}"
     )
@@ -1101,11 +1106,13 @@ def wait_targets_up(
         time.sleep(0.5)
     raise AssertionError(
         f"{len(targets)} targets (expected {expected}) not all up after "
-        f"{timeout_s:.0f}s:\n" + "\n".join(
+        f"{timeout_s:.0f}s:\n"
+        + "\n".join(
             f"  {t['labels'].get('job')} {t['scrapeUrl']} ({t['labels'].get('pod')}): "
-            f"{t['health']} {t.get('lastError', '')}" for t in targets
+            f"{t['health']} {t.get('lastError', '')}"
+            for t in targets
         )
-    )  # fmt: skip
+    )
 
 
 # --- KServe: a ServingRuntime merged with a predictor -------------------------
@@ -1123,11 +1130,24 @@ def merged_env(
     return env
 
 
-_PREDICTOR_MODEL_KEYS = ("runtime", "modelFormat", "storageUri", "protocolVersion",
-                         "runtimeVersion", "storage")  # fmt: skip
-_POD_KEYS = ("volumes", "securityContext", "serviceAccountName", "nodeSelector",
-             "tolerations", "affinity", "imagePullSecrets",
-             "automountServiceAccountToken")  # fmt: skip
+_PREDICTOR_MODEL_KEYS = (
+    "runtime",
+    "modelFormat",
+    "storageUri",
+    "protocolVersion",
+    "runtimeVersion",
+    "storage",
+)
+_POD_KEYS = (
+    "volumes",
+    "securityContext",
+    "serviceAccountName",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "imagePullSecrets",
+    "automountServiceAccountToken",
+)
 
 
 def kserve_pod(runtime: JsonDict, predictor: JsonDict, name: str) -> JsonDict:
@@ -1152,8 +1172,11 @@ def kserve_pod(runtime: JsonDict, predictor: JsonDict, name: str) -> JsonDict:
     spec: JsonDict = {k: runtime["spec"][k] for k in _POD_KEYS if k in runtime["spec"]}
     spec.update({k: predictor[k] for k in _POD_KEYS if k in predictor})
     spec["containers"] = [container]
-    metadata = {"name": name, "labels": dict(predictor.get("labels") or {}),
-                "namespace": runtime["metadata"].get("namespace", "")}  # fmt: skip
+    metadata = {
+        "name": name,
+        "labels": dict(predictor.get("labels") or {}),
+        "namespace": runtime["metadata"].get("namespace", ""),
+    }
     return {"metadata": metadata, "spec": spec}
 
 

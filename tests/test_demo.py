@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shiplane.localstack import http_ok
+from shiplane_tools.localstack import http_ok
 from tests.conftest import REPO, require_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mlflow, pytest.mark.prometheus]
@@ -21,10 +21,23 @@ def test_bounded_demo_pins_analyzes_promotes_and_survives_a_restart(
 ) -> None:
     require_tool("prometheus")
     done = subprocess.run(
-        [sys.executable, "-m", "shiplane.demo", "--state", str(tmp_path),
-         "--load-seconds", "12", "--users", "6", "--stop-after"],
-        cwd=REPO, capture_output=True, text=True, timeout=540,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "shiplane_tools.demo",
+            "--state",
+            str(tmp_path),
+            "--load-seconds",
+            "12",
+            "--users",
+            "6",
+            "--stop-after",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "Traceback" not in output
@@ -69,13 +82,19 @@ def test_demo_failure_is_one_clear_message(tmp_path: Path) -> None:
     bogus_repo = tmp_path / "repo"
     bogus_repo.mkdir()
     done = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, shiplane.demo as d; from pathlib import Path;"
-         f"d.CHAMPION_CONFIG = Path({str(bogus_repo / 'missing.yaml')!r});"
-         f"d.CHALLENGER_CONFIG = d.CHAMPION_CONFIG;"
-         f"sys.exit(d.main(['--state', {str(tmp_path)!r}, '--stop-after']))"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, shiplane_tools.demo as d; from pathlib import Path;"
+            f"d.CHAMPION_CONFIG = Path({str(bogus_repo / 'missing.yaml')!r});"
+            f"d.CHALLENGER_CONFIG = d.CHAMPION_CONFIG;"
+            f"sys.exit(d.main(['--state', {str(tmp_path)!r}, '--stop-after']))",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "demo failed:" in done.stderr
     assert "Traceback" not in done.stderr

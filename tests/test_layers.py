@@ -12,36 +12,30 @@ import pytest
 
 from tests.conftest import REPO
 
-SOURCES = (REPO / "src", REPO / "serving" / "src", REPO / "training" / "src")
+#: One source folder per package; the folder says the layer.
+SOURCES = (
+    REPO / "contracts" / "src",
+    REPO / "src",
+    REPO / "serving" / "src",
+    REPO / "training" / "src",
+    REPO / "tools" / "src",
+)
 
 #: Layer of each of our modules, by longest matching prefix. Lower is deeper.
 LAYERS: dict[str, tuple[int, str]] = {
     # The contracts: what serving, training and the CLI agree on.
-    "shiplane": (0, "contracts"),  # the package itself (__init__: __version__)
-    "shiplane.identity": (0, "contracts"),
-    "shiplane.profile": (0, "contracts"),
-    "shiplane.modelformat": (0, "contracts"),
-    "shiplane.metrics": (0, "contracts"),
-    "shiplane.mlflowclient": (0, "contracts"),
-    # Plumbing shared by the servers (serving, router).
-    "shiplane.collectors": (1, "shared plumbing"),
-    "shiplane.asgi": (1, "shared plumbing"),
+    "shiplane_contracts": (0, "contracts"),
     # The runtimes: each image runs one of these.
     "shiplane_serving": (2, "serving runtime"),
     "shiplane_training": (2, "training runtime"),
+    "shiplane": (2, "control CLI"),  # the package itself (__init__: __version__)
     "shiplane.router": (2, "router runtime"),
     "shiplane.control": (2, "control CLI"),
     "shiplane.analysis": (2, "control CLI"),
     "shiplane.rollout": (2, "control CLI"),
     "shiplane.cli": (2, "control CLI"),
     # Developer tooling: never shipped in an image.
-    "shiplane.demo": (4, "tooling"),
-    "shiplane.localstack": (4, "tooling"),
-    "shiplane.localcluster": (4, "tooling"),
-    "shiplane.manifests": (4, "tooling"),
-    "shiplane.chartdocs": (4, "tooling"),
-    "shiplane.generated": (4, "tooling"),
-    "shiplane.observability": (4, "tooling"),
+    "shiplane_tools": (4, "tooling"),
 }
 
 #: Runtimes of the same level that may not import each other: each ships alone.
@@ -145,10 +139,11 @@ def test_the_domain_packages_hold_no_argparse() -> None:
 @pytest.mark.parametrize(
     ("where", "line"),
     [
-        ("src/shiplane/metrics.py", "from shiplane.control import kube"),
+        ("contracts/src/shiplane_contracts/metrics.py", "import shiplane.control"),
+        ("contracts/src/shiplane_contracts/profile.py", "import shiplane_serving"),
         ("src/shiplane/cli/__init__.py", "from shiplane_training.__main__ import main"),
         ("serving/src/shiplane_serving/app.py", "import shiplane.rollout"),
-        ("src/shiplane/control/plans.py", "from shiplane import localstack"),
+        ("src/shiplane/control/plans.py", "from shiplane_tools import localstack"),
         ("training/src/shiplane_training/train.py", "import shiplane_serving.loader"),
     ],
 )

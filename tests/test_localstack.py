@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shiplane import localstack
+from shiplane_tools import localstack
 
 
 def test_mlflow_server_is_real(mlflow_uri: str) -> None:

@@ -9,12 +9,24 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
-from shiplane import metrics
-from shiplane.metrics import ALL, MetricSpec, exported_series
+from shiplane_contracts import metrics
+from shiplane_contracts.metrics import ALL, MetricSpec, exported_series
 
 NAME = re.compile(r"^shiplane_[a-z][a-z0-9_]*$")
-UNIT_SUFFIXES = ("_seconds", "_rows", "_psi", "_ks", "_share", "_info", "_ready",
-                 "_depth", "_weight", "_value", "_error", "_number")  # fmt: skip
+UNIT_SUFFIXES = (
+    "_seconds",
+    "_rows",
+    "_psi",
+    "_ks",
+    "_share",
+    "_info",
+    "_ready",
+    "_depth",
+    "_weight",
+    "_value",
+    "_error",
+    "_number",
+)
 
 
 def test_contract_is_not_empty_and_unique() -> None:

@@ -9,9 +9,9 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from shiplane.localstack import free_port
-from shiplane.mlflowclient import download_model_version, registry_client
-from shiplane.modelformat import model_data_path, profile_path
+from shiplane_contracts.mlflowclient import download_model_version, registry_client
+from shiplane_contracts.modelformat import model_data_path, profile_path
+from shiplane_tools.localstack import free_port
 from tests.conftest import RegisteredModel
 
 pytestmark = pytest.mark.mlflow

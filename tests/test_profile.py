@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from shiplane.profile import (
+from shiplane_contracts.profile import (
     DEFAULT_BINS,
     ProfileError,
     ReferenceProfile,

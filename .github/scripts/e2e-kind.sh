@@ -78,7 +78,7 @@ kubectl config use-context "kind-$KIND_CLUSTER" >/dev/null
 # print the local URL (called in $(...), so the PID goes to a file).
 port_forward() {
   local namespace=$1 resource=$2 target=$3 local_port
-  local_port=$(uv run --frozen python -c 'from shiplane.localstack import free_port; print(free_port())')
+  local_port=$(uv run --frozen python -c 'from shiplane_tools.localstack import free_port; print(free_port())')
   kubectl -n "$namespace" port-forward "$resource" "$local_port:$target" \
     >>"$ARTIFACTS/port-forward.log" 2>&1 &
   echo "$!" >>"$pid_file"

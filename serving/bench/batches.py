@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from shiplane.metrics import BATCH_ROWS
+from shiplane_contracts.metrics import BATCH_ROWS
 
 Buckets = dict[float, float]
 """Upper bound (``le``) -> cumulative count, all label sets summed."""

@@ -90,10 +90,21 @@ def start_recording(
     """Sample ``pid`` and its children for ``duration_s`` seconds in the
     background; collapsed stacks go to ``output``."""
     argv = [
-        str(py_spy), "record", "--pid", str(pid), "--subprocesses",
-        "--format", "raw", "--output", str(output), "--duration", str(duration_s),
-        "--rate", "200", "--nonblocking",
-    ]  # fmt: skip
+        str(py_spy),
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        "--duration",
+        str(duration_s),
+        "--rate",
+        "200",
+        "--nonblocking",
+    ]
     return subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )

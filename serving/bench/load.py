@@ -79,9 +79,17 @@ def run_wrk(
     """POST ``body_file`` to ``url`` from ``concurrency`` connections for
     ``duration_s`` seconds."""
     argv = [
-        wrk, "-t1", f"-c{concurrency}", f"-d{max(duration_s, 1)}s",
-        f"--timeout={timeout_s:g}s", "-s", str(LUA_SCRIPT), url, "--", str(body_file),
-    ]  # fmt: skip
+        wrk,
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(duration_s, 1)}s",
+        f"--timeout={timeout_s:g}s",
+        "-s",
+        str(LUA_SCRIPT),
+        url,
+        "--",
+        str(body_file),
+    ]
     try:
         done = subprocess.run(
             argv,

@@ -10,13 +10,27 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_DISTRIBUTIONS = [
-    "kserve", "mlflow", "scikit-learn", "numpy", "fastapi", "starlette",
-    "uvicorn", "uvloop", "orjson", "prometheus-client", "pydantic",
-]  # fmt: skip
+    "kserve",
+    "mlflow",
+    "scikit-learn",
+    "numpy",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "orjson",
+    "prometheus-client",
+    "pydantic",
+]
 MLSERVER_DISTRIBUTIONS = [
-    "mlserver", "mlserver-sklearn", "scikit-learn", "numpy", "uvloop",
-    "fastapi", "uvicorn",
-]  # fmt: skip
+    "mlserver",
+    "mlserver-sklearn",
+    "scikit-learn",
+    "numpy",
+    "uvloop",
+    "fastapi",
+    "uvicorn",
+]
 
 
 def _cpu_model() -> str:

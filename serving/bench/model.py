@@ -14,8 +14,8 @@ import numpy.typing as npt
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 
-from shiplane import modelformat
-from shiplane.profile import build_profile, fingerprint
+from shiplane_contracts import modelformat
+from shiplane_contracts.profile import build_profile, fingerprint
 
 MODEL_NAME = "gb"
 """Name every server registers the model under."""
@@ -39,7 +39,7 @@ class BenchModel:
     mlflow_dir: Path
     """MLflow sklearn flavor answering ``predict_proba``: ``mlflow models serve``."""
     shiplane_dir: Path
-    """Shiplane's model layout (:mod:`shiplane.modelformat`): our runtime."""
+    """Shiplane's model layout (:mod:`shiplane_contracts.modelformat`): our runtime."""
 
     def rows(self, n: int) -> list[list[float]]:
         """The first ``n`` rows of the dataset as request data."""

@@ -11,9 +11,19 @@ from pathlib import Path
 from serving.bench.results import RunResult, ServerResult
 
 RESULT_COLUMNS = (
-    "server", "format", "rows/req", "conc", "req/s", "p50 ms", "p99 ms", "rows/s",
-    "non-2xx", "sock err", "idle RSS MB", "rows per model call",
-)  # fmt: skip
+    "server",
+    "format",
+    "rows/req",
+    "conc",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "rows/s",
+    "non-2xx",
+    "sock err",
+    "idle RSS MB",
+    "rows per model call",
+)
 CHECK_COLUMNS = ("target", "server", "measured", "needed", "result")
 
 
@@ -38,14 +48,25 @@ def _server_rows(server: ServerResult) -> list[list[str]]:
             note = f"ERROR: {cell.error[:80]}"
         else:
             numbers = [
-                f"{cell.rps:.0f}", f"{cell.p50_ms:.2f}", f"{cell.p99_ms:.2f}",
-                f"{cell.rows_per_s:.0f}", str(cell.non_2xx), str(cell.socket_errors),
-            ]  # fmt: skip
+                f"{cell.rps:.0f}",
+                f"{cell.p50_ms:.2f}",
+                f"{cell.p99_ms:.2f}",
+                f"{cell.rows_per_s:.0f}",
+                str(cell.non_2xx),
+                str(cell.socket_errors),
+            ]
             note = cell.batches or ""
-        rows.append([
-            server.label, cell.protocol_label, str(cell.rows), str(cell.concurrency),
-            *numbers, rss, note or "-",
-        ])  # fmt: skip
+        rows.append(
+            [
+                server.label,
+                cell.protocol_label,
+                str(cell.rows),
+                str(cell.concurrency),
+                *numbers,
+                rss,
+                note or "-",
+            ]
+        )
     if server.status != "ok":
         rows.append([server.label, server.status.upper(), *blank])
     return rows
@@ -87,8 +108,12 @@ def parse_table(text: str) -> list[dict[str, str]]:
 
 def console_report(run: RunResult) -> str:
     """What the terminal shows at the end."""
-    parts = [results_table(run), "", "Targets (a FAIL is reported, not an error):",
-             checks_table(run)]  # fmt: skip
+    parts = [
+        results_table(run),
+        "",
+        "Targets (a FAIL is reported, not an error):",
+        checks_table(run),
+    ]
     failed = [s for s in run.servers if s.status != "ok"]
     for server in failed:
         parts.append(f"\n{server.label}: {server.status}: {server.error[-1500:]}")
@@ -137,7 +162,7 @@ def _method_section(run: RunResult) -> str:
   trees) fitted on scikit-learn's breast_cancer (569 rows, 30 features) by the
   harness, saved as joblib (plain KServe, floor, MLServer), as an MLflow sklearn
   model with skops and `pyfunc_predict_fn="predict_proba"` (`mlflow models
-  serve`) and in Shiplane's model layout (`shiplane.modelformat`: skops,
+  serve`) and in Shiplane's model layout (`shiplane_contracts.modelformat`: skops,
   reference profile, `metadata.shiplane`). Every server computes
   `predict_proba`: MLServer is asked for the `predict_proba` output and
   Shiplane runs with `SHIPLANE_SERVING_V1_DEFAULT_OUTPUT=predict_proba`.

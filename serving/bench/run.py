@@ -46,7 +46,7 @@ from serving.bench.servers import (
 )
 from serving.bench.settings import ALL_SERVERS, BenchSettings
 from serving.bench.venvs import VenvError, ensure_venv, installed_versions
-from shiplane.localstack import StartError, http_ok
+from shiplane_tools.localstack import StartError, http_ok
 
 
 class Bench:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from serving.bench.model import MODEL_NAME, BenchModel
 from serving.bench.protocols import MLFLOW_INPUTS, MLFLOW_SPLIT, V1, V2, Protocol
-from shiplane.localstack import LOOPBACK, ManagedProcess, free_port
+from shiplane_tools.localstack import LOOPBACK, ManagedProcess, free_port
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 
@@ -80,9 +80,13 @@ def _url(port: int) -> str:
 def _kserve(ctx: LaunchContext) -> Launch:
     port, grpc_port = free_port(), free_port()
     argv = [
-        ctx.python, str(PEERS_DIR / "kserve_plain.py"), str(ctx.model.joblib_path),
-        MODEL_NAME, str(port), str(grpc_port),
-    ]  # fmt: skip
+        ctx.python,
+        str(PEERS_DIR / "kserve_plain.py"),
+        str(ctx.model.joblib_path),
+        MODEL_NAME,
+        str(port),
+        str(grpc_port),
+    ]
     proc = ManagedProcess("kserve", argv, ctx.workdir, url=_url(port))
     return Launch([Step(proc, f"{_url(port)}/v1/models/{MODEL_NAME}")])
 
@@ -90,10 +94,22 @@ def _kserve(ctx: LaunchContext) -> Launch:
 def _mlflow(ctx: LaunchContext) -> Launch:
     port = free_port()
     argv = [
-        ctx.python, "-m", "mlflow", "models", "serve",
-        "-m", str(ctx.model.mlflow_dir), "--env-manager", "local",
-        "-h", LOOPBACK, "-p", str(port), "-w", "1",
-    ]  # fmt: skip
+        ctx.python,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        str(ctx.model.mlflow_dir),
+        "--env-manager",
+        "local",
+        "-h",
+        LOOPBACK,
+        "-p",
+        str(port),
+        "-w",
+        "1",
+    ]
     # mlflow execs `uvicorn` by name: the project's venv must come first.
     bin_dir = str(Path(ctx.python).parent)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -128,9 +144,12 @@ def _mlserver(ctx: LaunchContext) -> Launch:
 def _floor(ctx: LaunchContext) -> Launch:
     port = free_port()
     argv = [
-        ctx.python, str(PEERS_DIR / "floor.py"), str(ctx.model.joblib_path),
-        MODEL_NAME, str(port),
-    ]  # fmt: skip
+        ctx.python,
+        str(PEERS_DIR / "floor.py"),
+        str(ctx.model.joblib_path),
+        MODEL_NAME,
+        str(port),
+    ]
     proc = ManagedProcess("floor", argv, ctx.workdir, url=_url(port))
     return Launch([Step(proc, f"{_url(port)}/")])
 
@@ -138,11 +157,22 @@ def _floor(ctx: LaunchContext) -> Launch:
 def _shiplane_process(ctx: LaunchContext, name: str, extra_env: dict[str, str]) -> Step:
     port, grpc_port = free_port(), free_port()
     argv = [
-        ctx.python, "-m", "shiplane_serving",
-        "--model-uri", str(ctx.model.shiplane_dir), "--model-name", MODEL_NAME,
-        "--http-port", str(port), "--grpc-port", str(grpc_port),
-        "--workers", "1", "--host", LOOPBACK,
-    ]  # fmt: skip
+        ctx.python,
+        "-m",
+        "shiplane_serving",
+        "--model-uri",
+        str(ctx.model.shiplane_dir),
+        "--model-name",
+        MODEL_NAME,
+        "--http-port",
+        str(port),
+        "--grpc-port",
+        str(grpc_port),
+        "--workers",
+        "1",
+        "--host",
+        LOOPBACK,
+    ]
     env = {
         # V1 :predict answers probabilities, the same work every other server does.
         "SHIPLANE_SERVING_V1_DEFAULT_OUTPUT": "predict_proba",
@@ -174,9 +204,16 @@ def _router(ctx: LaunchContext) -> Launch:
         )
     )
     argv = [
-        ctx.python, "-m", "shiplane.router", "--config", str(config),
-        "--host", LOOPBACK, "--port", str(port),
-    ]  # fmt: skip
+        ctx.python,
+        "-m",
+        "shiplane.router",
+        "--config",
+        str(config),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
     proc = ManagedProcess("router", argv, ctx.workdir, url=_url(port))
     return Launch([upstream, Step(proc, f"{_url(port)}/healthz")])
 
@@ -185,38 +222,64 @@ SERVERS: dict[str, ServerSpec] = {
     spec.key: spec
     for spec in (
         ServerSpec(
-            "kserve", "plain KServe", (V1,), _kserve, profile=True,
+            "kserve",
+            "plain KServe",
+            (V1,),
+            _kserve,
+            profile=True,
             notes="minimal custom kserve.Model on ModelServer 0.21, defaults "
             "(per-request latency logging on, gRPC on) bound to 127.0.0.1",
         ),
         ServerSpec(
-            "mlflow", "mlflow models serve", (MLFLOW_SPLIT, MLFLOW_INPUTS), _mlflow,
+            "mlflow",
+            "mlflow models serve",
+            (MLFLOW_SPLIT, MLFLOW_INPUTS),
+            _mlflow,
             notes="--env-manager local -w 1, skops model, pyfunc predict_fn="
             "predict_proba, uvicorn access log on as shipped",
         ),
         ServerSpec(
-            "mlserver", "MLServer", (V2,), _mlserver,
+            "mlserver",
+            "MLServer",
+            (V2,),
+            _mlserver,
             notes="mlserver-sklearn, own venv, defaults (parallel_workers=1: one "
             "inference worker process), outputs=[predict_proba] requested",
         ),
         ServerSpec(
-            "floor", "floor (bare ASGI)", (V1,), _floor, profile=True,
+            "floor",
+            "floor (bare ASGI)",
+            (V1,),
+            _floor,
+            profile=True,
             notes="raw ASGI callable, orjson, predict_proba, uvicorn 1 worker, "
             "no access log",
         ),
         ServerSpec(
-            "shiplane-nobatch", "Shiplane, batching off", (V1,), _shiplane_nobatch,
+            "shiplane-nobatch",
+            "Shiplane, batching off",
+            (V1,),
+            _shiplane_nobatch,
             batch_metrics=True,
             notes="metrics and drift on, SHIPLANE_SERVING_BATCHING=false",
         ),
         ServerSpec(
-            "shiplane", "Shiplane", (V1,), _shiplane, batch_metrics=True,
-            profile=True, notes="defaults: metrics, drift and batching on",
+            "shiplane",
+            "Shiplane",
+            (V1,),
+            _shiplane,
+            batch_metrics=True,
+            profile=True,
+            notes="defaults: metrics, drift and batching on",
         ),
         ServerSpec(
-            "router", "router -> Shiplane", (V1,), _router, profile=True,
+            "router",
+            "router -> Shiplane",
+            (V1,),
+            _router,
+            profile=True,
             notes="shiplane.router, one variant at 100%, in front of Shiplane "
             "(defaults); RSS is the router's alone",
         ),
     )
-}  # fmt: skip
+}

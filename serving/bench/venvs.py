@@ -27,9 +27,16 @@ def ensure_venv(path: Path, requirements: list[str]) -> Path:
         raise VenvError("uv is not on PATH (make uv installs it)")
     for argv in (
         [uv, "venv", "--quiet", "--allow-existing", "--python", "3.11", str(path)],
-        [uv, "pip", "install", "--quiet", "--python", str(path / "bin" / "python"),
-         *requirements],
-    ):  # fmt: skip
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(path / "bin" / "python"),
+            *requirements,
+        ],
+    ):
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise VenvError(f"{' '.join(argv)} failed:\n{done.stderr.strip()[-2000:]}")

@@ -1,9 +1,8 @@
-"""Shiplane: ship scikit-learn models on Kubernetes with KServe, MLflow and canaries.
+"""Shiplane's control CLI (``kubectl shiplane``) and A/B router.
 
-The root package holds the CLI and the contracts every component shares: the
-drift reference profile (:mod:`shiplane.profile`), the model directory layout
-(:mod:`shiplane.modelformat`) and the Prometheus metrics contract
-(:mod:`shiplane.metrics`).
+The contracts every component shares live in :mod:`shiplane_contracts`; the
+developer tooling (demo, local stack, generators) in :mod:`shiplane_tools`,
+which no image ships.
 """
 
 __version__ = "0.1.0"

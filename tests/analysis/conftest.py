@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shiplane import localstack
 from shiplane.analysis.prometheus import PrometheusClient
+from shiplane_tools import localstack
 from tests.analysis.contract_exporter import WINDOW_S, VersionTraffic, serve
 from tests.conftest import require_tool
 

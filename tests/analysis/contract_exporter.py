@@ -23,7 +23,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from shiplane import metrics
+from shiplane_contracts import metrics
 
 WINDOW_S = 10
 """Analysis window of the tests; Prometheus must hold that much data."""
@@ -58,13 +58,15 @@ class ContractCollector(Collector):
             labels=list(metrics.REQUESTS.labels),
         )
         duration = HistogramMetricFamily(
-            metrics.REQUEST_DURATION.name, metrics.REQUEST_DURATION.help,
+            metrics.REQUEST_DURATION.name,
+            metrics.REQUEST_DURATION.help,
             labels=list(metrics.REQUEST_DURATION.labels),
-        )  # fmt: skip
+        )
         drift = GaugeMetricFamily(
-            metrics.DRIFT_SHARE.name, metrics.DRIFT_SHARE.help,
+            metrics.DRIFT_SHARE.name,
+            metrics.DRIFT_SHARE.help,
             labels=list(metrics.DRIFT_SHARE.labels),
-        )  # fmt: skip
+        )
         feedback = CounterMetricFamily(
             metrics.FEEDBACK.name,
             metrics.FEEDBACK.help,

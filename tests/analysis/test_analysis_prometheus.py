@@ -117,8 +117,17 @@ def test_validation_finds_parse_errors_and_empty_series(prometheus_url: str) -> 
 def test_cli_analyze_exit_codes_and_json(
     prometheus_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["--no-kube", "--prometheus-url", prometheus_url, "--window", WINDOW,
-            "--stable-version", "1", "--canary-version", "2"]  # fmt: skip
+    base = [
+        "--no-kube",
+        "--prometheus-url",
+        prometheus_url,
+        "--window",
+        WINDOW,
+        "--stable-version",
+        "1",
+        "--canary-version",
+        "2",
+    ]
     assert main(["analyze", "good", *base]) == 0
     table = capsys.readouterr().out
     assert "verdict: PASS" in table and "latency p95" in table

@@ -15,9 +15,15 @@ from shiplane.analysis.verdict import CheckResult, Outcome, combine
 S = AnalysisSettings(min_requests=50, min_feedback=30)
 
 
-@pytest.mark.parametrize(("xa", "na", "xb", "nb"), [
-    (30, 1000, 10, 1000), (5, 200, 4, 180), (120, 400, 100, 420), (1, 60, 0, 900),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("xa", "na", "xb", "nb"),
+    [
+        (30, 1000, 10, 1000),
+        (5, 200, 4, 180),
+        (120, 400, 100, 420),
+        (1, 60, 0, 900),
+    ],
+)
 def test_ztest_matches_scipy_chi_square(xa: int, na: int, xb: int, nb: int) -> None:
     # A pooled two-proportion z-test is the uncorrected 2x2 chi-square test:
     # chi2 = z^2 and the one-sided p is half the two-sided one.

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from shiplane.cli import main
-from shiplane.identity import (
+from shiplane_contracts.identity import (
     CANARY_VERSION_ANNOTATION,
     HISTORY_ANNOTATION,
     MODEL_NAME_ANNOTATION,
@@ -56,8 +56,14 @@ def release(install_chart: Callable[..., Release], tmp_path: Path) -> Release:
 
 
 def _common(prometheus_url: str, release: Release) -> list[str]:
-    return ["--kubeconfig", str(release.kubeconfig), "--prometheus-url",
-            prometheus_url, "--window", f"{WINDOW_S}s"]  # fmt: skip
+    return [
+        "--kubeconfig",
+        str(release.kubeconfig),
+        "--prometheus-url",
+        prometheus_url,
+        "--window",
+        f"{WINDOW_S}s",
+    ]
 
 
 def _history(obj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -109,9 +115,20 @@ def test_rollout_of_an_inferenceservice_promotes_a_good_canary(
 def test_rollout_of_an_inferenceservice_rolls_back_a_slow_canary(
     prometheus_url: str, release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["rollout", "slow", "--steps", "25,100", "--interval", "1s",
-                 "--max-failures", "0", "--no-mlflow",
-                 *_common(prometheus_url, release)])  # fmt: skip
+    code = main(
+        [
+            "rollout",
+            "slow",
+            "--steps",
+            "25,100",
+            "--interval",
+            "1s",
+            "--max-failures",
+            "0",
+            "--no-mlflow",
+            *_common(prometheus_url, release),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     assert "ROLLED BACK" in out and "latency p95" in out

@@ -30,11 +30,29 @@ def test_smoke_run_measures_the_floor_and_reports_a_parsable_table(
     require_tool("wrk")
     docs = tmp_path / "benchmarks.md"
     argv = [
-        sys.executable, "-m", "serving.bench.run", "--only", "floor",
-        "--duration-s", "1", "--warmup-s", "0", "--server-warmup-s", "0",
-        "--concurrencies", "1,2", "--batch-rows", "8", "--batch-concurrencies", "2",
-        "--no-profile", "--state-dir", str(tmp_path / "state"), "--docs", str(docs),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "serving.bench.run",
+        "--only",
+        "floor",
+        "--duration-s",
+        "1",
+        "--warmup-s",
+        "0",
+        "--server-warmup-s",
+        "0",
+        "--concurrencies",
+        "1,2",
+        "--batch-rows",
+        "8",
+        "--batch-concurrencies",
+        "2",
+        "--no-profile",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--docs",
+        str(docs),
+    ]
     done = subprocess.run(
         argv, cwd=REPO, capture_output=True, text=True, timeout=240, check=False
     )

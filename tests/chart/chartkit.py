@@ -17,7 +17,7 @@ from typing import Any
 import kserve.models
 import yaml
 
-from shiplane.control import schema
+from tests.chart import kserve_schema as schema
 from tests.conftest import REPO
 
 CHART = REPO / "charts" / "shiplane"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shiplane import chartdocs, manifests
+from shiplane_tools import chartdocs, manifests
 from tests.chart import chartkit
 
 pytestmark = pytest.mark.helm

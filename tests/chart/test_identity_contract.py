@@ -1,7 +1,7 @@
-"""The chart writes the identity contract the CLI reads (shiplane.identity).
+"""The chart writes the identity contract the CLI reads (shiplane_contracts.identity).
 
 Every InferenceService any ci/ scenario renders names its model and pinned
-versions in the annotations, with the keys defined once in shiplane.identity;
+versions in the annotations, with the keys defined once in shiplane_contracts.identity;
 the chart's own copies of those names (templates/_identity.tpl) are checked
 against that definition, so the two cannot drift.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from shiplane import identity
 from shiplane.control.view import Style, inspect
+from shiplane_contracts import identity
 from tests.chart import chartkit
 
 IDENTITY_TPL = chartkit.CHART / "templates" / "_identity.tpl"

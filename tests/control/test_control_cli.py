@@ -27,7 +27,7 @@ from kubernetes.client.rest import RESTClientObject
 
 from shiplane.cli import main
 from shiplane.control import kube as control_kube
-from shiplane.identity import HISTORY_ANNOTATION
+from shiplane_contracts.identity import HISTORY_ANNOTATION
 from tests.conftest import require_tool
 from tests.kubekit import CHART, OPERATOR, Release, settled_isvc
 
@@ -58,10 +58,18 @@ KNATIVE_CANARY_STATUS: dict[str, Any] = {
             "latestRolledoutRevision": "breast-cancer-predictor-00001",
             "previousRolledoutRevision": "breast-cancer-predictor-00001",
             "traffic": [
-                {"latestRevision": True, "percent": 10, "tag": "latest",
-                 "revisionName": "breast-cancer-predictor-00002"},
-                {"latestRevision": False, "percent": 90, "tag": "prev",
-                 "revisionName": "breast-cancer-predictor-00001"},
+                {
+                    "latestRevision": True,
+                    "percent": 10,
+                    "tag": "latest",
+                    "revisionName": "breast-cancer-predictor-00002",
+                },
+                {
+                    "latestRevision": False,
+                    "percent": 90,
+                    "tag": "prev",
+                    "revisionName": "breast-cancer-predictor-00001",
+                },
             ],
         }
     },
@@ -69,7 +77,7 @@ KNATIVE_CANARY_STATUS: dict[str, Any] = {
         {"type": kind, "status": "True", "lastTransitionTime": "2026-12-01T06:40:02Z"}
         for kind in ("IngressReady", "PredictorReady", "PredictorRouteReady", "Ready")
     ],
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -89,9 +97,13 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
     real: Any = RESTClientObject.request
 
     def request(
-        self: RESTClientObject, method: str, url: str,
-        headers: dict[str, str] | None = None, body: Any = None, **kwargs: Any,
-    ) -> Any:  # fmt: skip
+        self: RESTClientObject,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         content_type = (headers or {}).get("Content-Type", "")
         sent.append(Sent(method, url, content_type, body))
         return real(self, method, url, headers=headers, body=body, **kwargs)
@@ -250,9 +262,10 @@ def _read_then(
 
 
 def test_conflict_applies_nothing_and_says_retry(
-    canary: Installed, monkeypatch: pytest.MonkeyPatch,
+    canary: Installed,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     touched: list[str] = []
     # Someone writes between our GET and our PATCH: the server answers 409.
     _read_then(monkeypatch, lambda: touched.append(canary.release.touch(ISVC)))
@@ -268,9 +281,11 @@ def test_conflict_applies_nothing_and_says_retry(
 
 @pytest.mark.parametrize("style", ["knative", "standard"])
 def test_no_canary_is_refused(
-    install_chart: Install, wire: list[Sent], capsys: pytest.CaptureFixture[str],
+    install_chart: Install,
+    wire: list[Sent],
+    capsys: pytest.CaptureFixture[str],
     style: str,
-) -> None:  # fmt: skip
+) -> None:
     stable = _install(install_chart, style, NO_CANARY[style])
     before = stable.version()
     assert stable.shiplane("set-traffic", ISVC, "10") == 1
@@ -300,9 +315,11 @@ def test_both_styles_are_admitted_by_kserve_and_refused_by_shiplane(
 
 
 def test_promote_without_mlflow_config_is_refused_before_anything(
-    standard: Installed, wire: list[Sent], capsys: pytest.CaptureFixture[str],
+    standard: Installed,
+    wire: list[Sent],
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     before = standard.version()
     assert standard.shiplane("promote", ISVC) == 2
@@ -333,8 +350,10 @@ def test_promote_then_promote_again(
     if canary.style == "standard":
         assert "canary" not in promoted["spec"]
         env = promoted["spec"]["predictor"]["model"]["env"]
-        assert {"name": "SHIPLANE_SERVING_MODEL_URI",
-                "value": "models:/breast-cancer/2"} in env  # fmt: skip
+        assert {
+            "name": "SHIPLANE_SERVING_MODEL_URI",
+            "value": "models:/breast-cancer/2",
+        } in env
     else:
         assert "canaryTrafficPercent" not in promoted["spec"]["predictor"]
     assert canary.shiplane("promote", ISVC, "--no-mlflow") == 0
@@ -361,9 +380,10 @@ def test_rollback_then_rollback_again(
 
 
 def test_a_status_write_in_between_is_not_a_conflict(
-    canary: Installed, monkeypatch: pytest.MonkeyPatch,
+    canary: Installed,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     """KServe writes status whenever it reconciles: a 409 caused by that alone
     leaves the plan standing, so the CLI applies it to the fresh object."""
     writes: list[str] = []
@@ -380,9 +400,10 @@ def test_a_status_write_in_between_is_not_a_conflict(
 
 
 def test_two_promotes_at_once_one_wins_one_is_told_to_retry(
-    canary: Installed, monkeypatch: pytest.MonkeyPatch,
+    canary: Installed,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     # Both read the same resourceVersion before either patches; the real API
     # server lets exactly one precondition hold.
     both_read = threading.Barrier(2, timeout=60)
@@ -436,12 +457,21 @@ def test_two_promotes_at_once_one_wins_one_is_told_to_retry(
 def test_kubectl_finds_the_plugin(standard: Installed) -> None:
     kubectl = require_tool("kubectl")
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "KUBECONFIG": str(standard.release.kubeconfig)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "KUBECONFIG": str(standard.release.kubeconfig),
+    }
 
     def kubectl_run(*argv: str, check: bool) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([kubectl, *argv], env=env, capture_output=True,
-                              text=True, timeout=60, check=check)  # fmt: skip
+        return subprocess.run(
+            [kubectl, *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
+        )
 
     listed = kubectl_run("plugin", "list", check=False)
     assert str(bin_dir / "kubectl-shiplane") in listed.stdout, listed.stderr

@@ -13,8 +13,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shiplane import identity
-from shiplane.control import audit, mergepatch, plans, schema, validation
+from shiplane.control import audit, mergepatch, plans, validation
 from shiplane.control.audit import AuditContext
 from shiplane.control.errors import (
     InvalidRequestError,
@@ -22,12 +21,18 @@ from shiplane.control.errors import (
     UnsupportedShapeError,
 )
 from shiplane.control.view import Style, inspect, model_uri, parse_model_uri
-from shiplane.identity import HISTORY_ANNOTATION, STABLE_VERSION_ANNOTATION
+from shiplane_contracts import identity
+from shiplane_contracts.identity import HISTORY_ANNOTATION, STABLE_VERSION_ANNOTATION
+from tests.chart import kserve_schema as schema
 from tests.conftest import FIXTURES as _FIXTURES
 
 FIXTURES = _FIXTURES / "isvc"
-CTX = AuditContext(by="alice", at=datetime(2026, 11, 22, 7, 0, tzinfo=UTC),
-                   verdict="pass", reason="analysis passed")  # fmt: skip
+CTX = AuditContext(
+    by="alice",
+    at=datetime(2026, 11, 22, 7, 0, tzinfo=UTC),
+    verdict="pass",
+    reason="analysis passed",
+)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -182,10 +187,17 @@ def test_knative_promote_removes_the_percent_and_records_history() -> None:
     notes = after["metadata"]["annotations"]
     assert notes[STABLE_VERSION_ANNOTATION] == "4"
     assert identity.CANARY_VERSION_ANNOTATION not in notes
-    assert json.loads(notes[HISTORY_ANNOTATION]) == [{
-        "at": "2026-11-22T07:00:00+00:00", "by": "alice", "action": "promote",
-        "from_version": "3", "to_version": "4", "verdict": "pass",
-        "reason": "analysis passed"}]  # fmt: skip
+    assert json.loads(notes[HISTORY_ANNOTATION]) == [
+        {
+            "at": "2026-11-22T07:00:00+00:00",
+            "by": "alice",
+            "action": "promote",
+            "from_version": "3",
+            "to_version": "4",
+            "verdict": "pass",
+            "reason": "analysis passed",
+        }
+    ]
     assert schema.validate(after) == []
     # Promoting again is a no-op with a clear message.
     again = plans.plan_promote(after, CTX)

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from shiplane.control import mergepatch, plans, schema
+from shiplane.control import mergepatch, plans
 from shiplane.control.audit import AuditContext
 from shiplane.control.errors import InvalidRequestError, NoCanaryError
 from shiplane.control.view import Style, inspect
 from tests.chart import chartkit
+from tests.chart import kserve_schema as schema
 
 pytestmark = pytest.mark.helm
 CTX = AuditContext(by="test", at=datetime(2026, 12, 2, tzinfo=UTC))
@@ -110,9 +111,10 @@ def test_the_rendered_objects_cover_every_branch() -> None:
 
 def test_a_canary_is_refused_when_it_is_already_stable_or_another_model() -> None:
     obj = next(
-        o for _, o in RENDERED
+        o
+        for _, o in RENDERED
         if not inspect(o).has_canary and inspect(o).stable_version
-    )  # fmt: skip
+    )
     view = inspect(obj)
     assert view.model_name and view.stable_version
     with pytest.raises(InvalidRequestError, match="already the stable version"):

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pytest
 
 from shiplane.cli import main
-from shiplane.identity import HISTORY_ANNOTATION
-from shiplane.mlflowclient import registry_client
+from shiplane_contracts.identity import HISTORY_ANNOTATION
+from shiplane_contracts.mlflowclient import registry_client
 from tests.kubekit import CHART, OPERATOR, Release, settled_isvc
 
 pytestmark = pytest.mark.mlflow
@@ -70,15 +70,27 @@ Install = Callable[..., Release]
 
 @pytest.mark.parametrize("style", ["knative", "standard"])
 def test_promote_moves_aliases_and_tags_versions(
-    install_chart: Install, mlflow_uri: str, style: str,
+    install_chart: Install,
+    mlflow_uri: str,
+    style: str,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     model = _register(mlflow_uri, versions=2, champion="1")
     release = _install_for(install_chart, style, model)
-    code = main([
-        "promote", ISVC, "--kubeconfig", str(release.kubeconfig),
-        "--mlflow-uri", mlflow_uri, "--verdict", "pass", "--reason", "ok",
-    ])  # fmt: skip
+    code = main(
+        [
+            "promote",
+            ISVC,
+            "--kubeconfig",
+            str(release.kubeconfig),
+            "--mlflow-uri",
+            mlflow_uri,
+            "--verdict",
+            "pass",
+            "--reason",
+            "ok",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"@champion -> {model} v2" in out and f"@previous -> {model} v1" in out
@@ -96,8 +108,19 @@ def test_promote_moves_aliases_and_tags_versions(
     [entry] = _history(release)
     assert entry["at"] == promoted["shiplane.promoted_at"]
     assert (entry["from_version"], entry["to_version"]) == ("1", "2")
-    assert main(["status", ISVC, "--kubeconfig", str(release.kubeconfig),
-                 "--mlflow-uri", mlflow_uri]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "status",
+                ISVC,
+                "--kubeconfig",
+                str(release.kubeconfig),
+                "--mlflow-uri",
+                mlflow_uri,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"model:    {model}" in out and "stable:   v2" in out
     assert "mlflow:   @champion=v2, @previous=v1" in out
@@ -123,9 +146,20 @@ def test_rollback_tags_the_canary_and_keeps_aliases(
 ) -> None:
     model = _register(mlflow_uri, versions=2, champion="1")
     release = _install_for(install_chart, "standard", model)
-    code = main(["rollback", ISVC, "--kubeconfig", str(release.kubeconfig),
-                 "--mlflow-uri", mlflow_uri, "--verdict", "fail",
-                 "--reason", "p95 2.1x"])  # fmt: skip
+    code = main(
+        [
+            "rollback",
+            ISVC,
+            "--kubeconfig",
+            str(release.kubeconfig),
+            "--mlflow-uri",
+            mlflow_uri,
+            "--verdict",
+            "fail",
+            "--reason",
+            "p95 2.1x",
+        ]
+    )
     assert code == 0, capsys.readouterr()
     client = registry_client(mlflow_uri)
     tags = client.get_model_version(model, "2").tags
@@ -143,8 +177,16 @@ def test_mlflow_failure_after_the_patch_is_loud_and_says_how_to_finish(
 ) -> None:
     missing = f"never-registered-{uuid.uuid4().hex[:6]}"
     release = _install_for(install_chart, "knative", missing)
-    code = main(["promote", ISVC, "--kubeconfig", str(release.kubeconfig),
-                 "--mlflow-uri", mlflow_uri])  # fmt: skip
+    code = main(
+        [
+            "promote",
+            ISVC,
+            "--kubeconfig",
+            str(release.kubeconfig),
+            "--mlflow-uri",
+            mlflow_uri,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 4
     assert "WAS updated" in err and "updating MLflow failed" in err

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shiplane.localcluster import LocalCluster
+from shiplane_tools.localcluster import LocalCluster
 from tests.kubekit import CHART, REPO, SCENARIOS, Kube
 
 pytestmark = pytest.mark.kube

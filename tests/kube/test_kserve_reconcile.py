@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from shiplane.cli import main
-from shiplane.localcluster import KubeApi
+from shiplane_tools.localcluster import KubeApi
 from tests.kubekit import CHART, Kube, Release, eventually
 
 pytestmark = pytest.mark.kube

@@ -29,16 +29,22 @@ import httpx
 import pytest
 import yaml
 
-from shiplane import identity, localstack
 from shiplane.cli import main
-from shiplane.localcluster import LocalCluster
-from shiplane.mlflowclient import registry_client
+from shiplane_contracts import identity
+from shiplane_contracts.mlflowclient import registry_client
+from shiplane_tools import localstack
+from shiplane_tools.localcluster import LocalCluster
 from tests import podwiring
 from tests.conftest import TRAINING_CONFIGS, require_tool
 from tests.kubekit import CHART, RELEASE
 
-pytestmark = [pytest.mark.kube, pytest.mark.mlflow, pytest.mark.prometheus,
-              pytest.mark.e2e, pytest.mark.timeout(600)]  # fmt: skip
+pytestmark = [
+    pytest.mark.kube,
+    pytest.mark.mlflow,
+    pytest.mark.prometheus,
+    pytest.mark.e2e,
+    pytest.mark.timeout(600),
+]
 
 
 def _train(config: Path, mlflow_uri: str, model: str, expect: str) -> str:
@@ -70,10 +76,15 @@ class Journey:
 
     def kubectl_shiplane(self, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         """One verb, as `kubectl shiplane` runs it; fails the test on non-zero."""
-        code = main([
-            *argv, "-n", self.namespace,
-            "--kubeconfig", str(self.cluster.admin_kubeconfig),
-        ])  # fmt: skip
+        code = main(
+            [
+                *argv,
+                "-n",
+                self.namespace,
+                "--kubeconfig",
+                str(self.cluster.admin_kubeconfig),
+            ]
+        )
         out, err = capsys.readouterr()
         print(out, err)
         assert code == 0, f"shiplane {' '.join(argv)} exited {code}: {out}{err}"
@@ -81,10 +92,19 @@ class Journey:
 
     def helm(self, *argv: str) -> str:
         done = subprocess.run(
-            [require_tool("helm"), *argv, "-n", self.namespace,
-             "--kubeconfig", str(self.cluster.admin_kubeconfig)],
-            capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
+            [
+                require_tool("helm"),
+                *argv,
+                "-n",
+                self.namespace,
+                "--kubeconfig",
+                str(self.cluster.admin_kubeconfig),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -139,14 +159,16 @@ def _traffic(server: podwiring.PodProcess, model: str, rows: list[list[float]]) 
     for start in range(0, 240, 40):
         reply = httpx.post(
             f"{server.url}/v1/models/{model}:predict",
-            json={"instances": sample[start : start + 40]}, timeout=30,
-        )  # fmt: skip
+            json={"instances": sample[start : start + 40]},
+            timeout=30,
+        )
         assert reply.status_code == 200, reply.text
     for row in sample[:60]:
         reply = httpx.post(
-            f"{server.url}/v1/models/{model}:predict", json={"instances": [row]},
+            f"{server.url}/v1/models/{model}:predict",
+            json={"instances": [row]},
             timeout=30,
-        )  # fmt: skip
+        )
         assert reply.status_code == 200, reply.text
 
 
@@ -161,10 +183,17 @@ def _rollout_job_stopped_by_sigterm(journey: Journey, manifest: str) -> None:
     assert env["MLFLOW_TRACKING_URI"] == journey.mlflow_uri
     argv = [require_tool(container["command"][0]), *container["args"]]
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **env, "HOME": str(journey.workdir),
-             "KUBECONFIG": str(kubeconfig)},
-    )  # fmt: skip
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={
+            **os.environ,
+            **env,
+            "HOME": str(journey.workdir),
+            "KUBECONFIG": str(kubeconfig),
+        },
+    )
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -211,10 +240,19 @@ def journey(
     finally:
         trip.stop_servers()
         subprocess.run(
-            [require_tool("helm"), "uninstall", RELEASE, "-n", trip.namespace,
-             "--kubeconfig", str(control_plane.admin_kubeconfig)],
-            capture_output=True, timeout=120, check=False,
-        )  # fmt: skip
+            [
+                require_tool("helm"),
+                "uninstall",
+                RELEASE,
+                "-n",
+                trip.namespace,
+                "--kubeconfig",
+                str(control_plane.admin_kubeconfig),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def test_pinned_install_canary_promote_retrain_restart(
@@ -228,24 +266,41 @@ def test_pinned_install_canary_promote_retrain_restart(
     rows = load_breast_cancer().data.tolist()
 
     # 1. Install values pinned to v1 (the first training run is the champion).
-    assert _train(TRAINING_CONFIGS / "breast_cancer.yaml", mlflow, model,
-                  "champion") == "1"  # fmt: skip
+    assert (
+        _train(TRAINING_CONFIGS / "breast_cancer.yaml", mlflow, model, "champion")
+        == "1"
+    )
     prometheus_port = localstack.free_port()
-    journey.values.write_text(yaml.safe_dump({
-        "mlflow": {"trackingUri": mlflow},
-        # The chart's rollout Job, run below as its pod would run it.
-        "rollout": {"enabled": True, "inferenceService": model, "steps": [50, 100],
+    journey.values.write_text(
+        yaml.safe_dump(
+            {
+                "mlflow": {"trackingUri": mlflow},
+                # The chart's rollout Job, run below as its pod would run it.
+                "rollout": {
+                    "enabled": True,
+                    "inferenceService": model,
+                    "steps": [50, 100],
                     "interval": "60s",
-                    "prometheusUrl": f"http://127.0.0.1:{prometheus_port}"},
-        "inferenceServices": {model: {
-            "deploymentMode": "Standard",
-            "model": {"mlflowUri": identity.pinned_uri(model, 1)},
-            "autoscaling": {"minReplicas": 1, "maxReplicas": 2, "scaleMetric": "cpu",
-                            "scaleTarget": 70},
-        }},
-    }))  # fmt: skip
-    journey.helm("install", RELEASE, str(CHART), "--create-namespace",
-                 "-f", str(journey.values))  # fmt: skip
+                    "prometheusUrl": f"http://127.0.0.1:{prometheus_port}",
+                },
+                "inferenceServices": {
+                    model: {
+                        "deploymentMode": "Standard",
+                        "model": {"mlflowUri": identity.pinned_uri(model, 1)},
+                        "autoscaling": {
+                            "minReplicas": 1,
+                            "maxReplicas": 2,
+                            "scaleMetric": "cpu",
+                            "scaleTarget": 70,
+                        },
+                    }
+                },
+            }
+        )
+    )
+    journey.helm(
+        "install", RELEASE, str(CHART), "--create-namespace", "-f", str(journey.values)
+    )
     annotations = journey.isvc()["metadata"]["annotations"]
     assert annotations[identity.MODEL_NAME_ANNOTATION] == model
     assert annotations[identity.STABLE_VERSION_ANNOTATION] == "1"
@@ -256,9 +311,16 @@ def test_pinned_install_canary_promote_retrain_restart(
 
     # 3. The canary verb resolves the alias once and pins what it found.
     out = journey.kubectl_shiplane(
-        capsys, "canary", model, "--model", f"models:/{model}@challenger",
-        "--percent", "10", "--mlflow-uri", mlflow,
-    )  # fmt: skip
+        capsys,
+        "canary",
+        model,
+        "--model",
+        f"models:/{model}@challenger",
+        "--percent",
+        "10",
+        "--mlflow-uri",
+        mlflow,
+    )
     assert f"resolved models:/{model}@challenger -> models:/{model}/2" in out
     isvc = journey.isvc()
     [canary] = isvc["spec"]["canary"]
@@ -281,8 +343,9 @@ def test_pinned_install_canary_promote_retrain_restart(
     #    PodMonitor says, and analyze.
     servers = journey.start_servers("before-promotion")
     assert {role: _served_version(s, model) for role, s in servers.items()} == {
-        "stable": "1", "canary": "2",
-    }  # fmt: skip
+        "stable": "1",
+        "canary": "2",
+    }
     rendered = journey.helm("get", "manifest", RELEASE)
     [pod_monitor] = [
         o for o in yaml.safe_load_all(rendered) if o and o["kind"] == "PodMonitor"
@@ -291,9 +354,13 @@ def test_pinned_install_canary_promote_retrain_restart(
     runtime = journey.runtime(journey.isvc())
     assert endpoint["port"] == runtime["spec"]["containers"][0]["ports"][0]["name"]
     assert endpoint["path"] == "/metrics"
-    prometheus = localstack.prometheus_server(journey.workdir / "prometheus", {
-        "serving": [s.url.removeprefix("http://") for s in servers.values()],
-    }, port=prometheus_port)  # fmt: skip
+    prometheus = localstack.prometheus_server(
+        journey.workdir / "prometheus",
+        {
+            "serving": [s.url.removeprefix("http://") for s in servers.values()],
+        },
+        port=prometheus_port,
+    )
     prometheus.start()
     try:
         prometheus.wait_ready(
@@ -310,11 +377,22 @@ def test_pinned_install_canary_promote_retrain_restart(
             2,
         )
         out = journey.kubectl_shiplane(
-            capsys, "analyze", model, "--prometheus-url", prometheus.url,
-            "--window", "2m", "--min-requests", "20",
-            "--max-p95-ratio", "5", "--max-p99-ratio", "5",
-            "--latency-min-delta-s", "0.05",
-        )  # fmt: skip
+            capsys,
+            "analyze",
+            model,
+            "--prometheus-url",
+            prometheus.url,
+            "--window",
+            "2m",
+            "--min-requests",
+            "20",
+            "--max-p95-ratio",
+            "5",
+            "--max-p99-ratio",
+            "5",
+            "--latency-min-delta-s",
+            "0.05",
+        )
         assert "PASS" in out
 
         # 6b. The chart's rollout Job, as its pod runs it (its command, args and
@@ -334,17 +412,20 @@ def test_pinned_install_canary_promote_retrain_restart(
     # 7. Promote: the registry follows and the stable predictor is pinned to v2.
     out = journey.kubectl_shiplane(
         capsys, "promote", model, "--mlflow-uri", mlflow, "--reason", "journey"
-    )  # fmt: skip
+    )
     assert f"mlflow: @champion -> {model} v2" in out
     assert client.get_registered_model(model).aliases == {
-        "champion": "2", "previous": "1", "challenger": "2",
-    }  # fmt: skip
+        "champion": "2",
+        "previous": "1",
+        "challenger": "2",
+    }
     promoted = journey.isvc()
     assert "canary" not in promoted["spec"]
     stable_env = podwiring.merged_env({}, promoted["spec"]["predictor"]["model"])
     assert stable_env[identity.MODEL_URI_ENV] == f"models:/{model}/2"
-    assert promoted["metadata"]["annotations"][
-        identity.STABLE_VERSION_ANNOTATION] == "2"  # fmt: skip
+    assert (
+        promoted["metadata"]["annotations"][identity.STABLE_VERSION_ANNOTATION] == "2"
+    )
 
     # 7b. Helm and the CLI never fight: the same values again change nothing,
     #     and the first revision's rollout Job is not deleted under it.
@@ -357,8 +438,10 @@ def test_pinned_install_canary_promote_retrain_restart(
     after_upgrade = journey.isvc()
     assert after_upgrade["spec"]["predictor"] == promoted["spec"]["predictor"]
     assert "canary" not in after_upgrade["spec"]
-    assert after_upgrade["metadata"]["annotations"][
-        identity.STABLE_VERSION_ANNOTATION] == "2"  # fmt: skip
+    assert (
+        after_upgrade["metadata"]["annotations"][identity.STABLE_VERSION_ANNOTATION]
+        == "2"
+    )
 
     # 8. A new training run moves @challenger; nothing that serves follows it.
     assert _train(challenger_config, mlflow, model, "passed") == "3"

@@ -38,9 +38,9 @@ import httpx
 import pytest
 import yaml
 
-from shiplane.localcluster import KubeApi
-from shiplane.localstack import http_ok
-from shiplane.mlflowclient import registry_client
+from shiplane_contracts.mlflowclient import registry_client
+from shiplane_tools.localcluster import KubeApi
+from shiplane_tools.localstack import http_ok
 from tests import podwiring
 from tests.conftest import require_tool
 from tests.kubekit import CHART, RELEASE, Kube, eventually, run
@@ -53,14 +53,20 @@ ISVCS = ("bc-a", "bc-b")
 #: PATH, the loopback bind address, mount paths); the rest is its pod's as is.
 SUBSTITUTED_ENV = {
     "kserve-container": {
-        "PATH", "SHIPLANE_SERVING_HOST", "HOME",
-        "SHIPLANE_SERVING_DOWNLOAD_DIR", "SHIPLANE_SERVING_METRICS_DIR",
+        "PATH",
+        "SHIPLANE_SERVING_HOST",
+        "HOME",
+        "SHIPLANE_SERVING_DOWNLOAD_DIR",
+        "SHIPLANE_SERVING_METRICS_DIR",
     },
     "router": {
-        "PATH", "SHIPLANE_ROUTER_HOST", "HOME", "SHIPLANE_ROUTER_ADMIN_TOKEN_FILE",
+        "PATH",
+        "SHIPLANE_ROUTER_HOST",
+        "HOME",
+        "SHIPLANE_ROUTER_ADMIN_TOKEN_FILE",
     },
     "trainer": {"PATH", "HOME", "MPLCONFIGDIR"},
-}  # fmt: skip
+}
 
 JsonDict = dict[str, Any]
 
@@ -94,21 +100,25 @@ def _values(namespace: str, model: str, mlflow_uri: str) -> JsonDict:
 def _secrets(namespace: str, token: str, feedback_key: str) -> list[JsonDict]:
     """The Secrets the values name and the chart expects to exist."""
     return [
-        {"apiVersion": "v1", "kind": "Secret",
-         "metadata": {"name": name, "namespace": namespace},
-         "stringData": {key: value}}
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {key: value},
+        }
         for name, key, value in (
             (ROUTER_TOKEN_SECRET, "token", token),
             (FEEDBACK_SECRET, "key", feedback_key),
         )
-    ]  # fmt: skip
+    ]
 
 
 def _one(objects: list[JsonDict], kind: str, name: str | None = None) -> JsonDict:
     found = [
-        o for o in objects
+        o
+        for o in objects
         if o["kind"] == kind and name in (None, o["metadata"]["name"])
-    ]  # fmt: skip
+    ]
     assert len(found) == 1, f"{kind} {name or ''}: {len(found)} rendered"
     return found[0]
 
@@ -129,8 +139,11 @@ def _substitutions(locals_: list[podwiring.LocalContainer]) -> None:
         print(f"--- {local.pod}/{local.name}: {' '.join(local.argv)}")
         for sub in local.substitutions:
             print(f"    {sub}")
-        env = {s.where.removeprefix("env ") for s in local.substitutions
-               if s.where.startswith("env ")}  # fmt: skip
+        env = {
+            s.where.removeprefix("env ")
+            for s in local.substitutions
+            if s.where.startswith("env ")
+        }
         assert env == SUBSTITUTED_ENV[local.name], local.substitutions
         assert local.env.keys() == local.pod_env.keys()
 
@@ -185,13 +198,16 @@ def _run_every_pod(
     serving = [
         podwiring.local_container(
             podwiring.pod_template(
-                eventually(f"KServe's Deployment {isvc}-predictor",
-                           lambda: deployment(f"{isvc}-predictor"))  # noqa: B023
+                eventually(
+                    f"KServe's Deployment {isvc}-predictor",
+                    lambda isvc=isvc: deployment(f"{isvc}-predictor"),
+                )
             ),
-            pods, lookup=lookup,
+            pods,
+            lookup=lookup,
         )
         for isvc in ISVCS
-    ]  # fmt: skip
+    ]
 
     def services() -> list[JsonDict] | None:
         found = api.call("GET", f"/api/v1/namespaces/{namespace}/services")["items"]
@@ -201,9 +217,11 @@ def _run_every_pod(
     router_deployment = deployment(f"{RELEASE}-router")
     assert router_deployment is not None
     router = podwiring.local_container(
-        podwiring.pod_template(router_deployment), pods, lookup=lookup,
+        podwiring.pod_template(router_deployment),
+        pods,
+        lookup=lookup,
         hosts=podwiring.service_hosts(all_services, serving),
-    )  # fmt: skip
+    )
     job = _one(rendered, "Job")
     cron_job = _one(rendered, "CronJob")
     # The CronJob runs the Job's pod template: running one runs both.
@@ -211,11 +229,19 @@ def _run_every_pod(
     job_name = job["metadata"]["name"]
     pod = eventually(
         f"the Job controller to create {job_name}'s Pod",
-        lambda: next(iter(api.call(
-            "GET", f"/api/v1/namespaces/{namespace}/pods",
-            params={"labelSelector": f"batch.kubernetes.io/job-name={job_name}"},
-        )["items"]), None),
-    )  # fmt: skip
+        lambda: next(
+            iter(
+                api.call(
+                    "GET",
+                    f"/api/v1/namespaces/{namespace}/pods",
+                    params={
+                        "labelSelector": f"batch.kubernetes.io/job-name={job_name}"
+                    },
+                )["items"]
+            ),
+            None,
+        ),
+    )
     trainer = podwiring.local_container(pod, pods, lookup=lookup)
     phase("pod specs read")
     _substitutions([*serving, router, trainer])
@@ -267,9 +293,10 @@ def _run_every_pod(
     # The router reaches each through its Service's name and port...
     for isvc in ISVCS:
         reply = httpx.get(
-            f"{router.url}/v2/models/{isvc}", headers={"x-shiplane-variant": isvc[-1]},
+            f"{router.url}/v2/models/{isvc}",
+            headers={"x-shiplane-variant": isvc[-1]},
             timeout=10,
-        )  # fmt: skip
+        )
         assert reply.status_code == 200, f"{isvc} through the router: {reply.text}"
         assert reply.headers["x-shiplane-variant"] == isvc[-1]
     # ...and its admin API reads the token from the mounted Secret.
@@ -279,8 +306,12 @@ def _run_every_pod(
     assert reply.status_code == 200, reply.text
 
     # Every rendered probe answers, on the port it names.
-    probed = [(c.name, k) for c in (*serving, router, trainer)
-              for k in podwiring.PROBES if k in c.spec]  # fmt: skip
+    probed = [
+        (c.name, k)
+        for c in (*serving, router, trainer)
+        for k in podwiring.PROBES
+        if k in c.spec
+    ]
     assert ("kserve-container", "readinessProbe") in probed
     assert {("router", "readinessProbe"), ("router", "livenessProbe")} <= set(probed)
     assert podwiring.probe_failures([*serving, router, trainer]) == []
@@ -311,8 +342,20 @@ def templated(tmp_path_factory: pytest.TempPathFactory) -> list[JsonDict]:
     require_tool("helm")
     values = tmp_path_factory.mktemp("templated") / "values.yaml"
     values.write_text(yaml.safe_dump(_values("wiring", "wiring", "http://mlflow:5000")))
-    text = run(["helm", "template", RELEASE, str(CHART), "--namespace", "wiring",
-                "-f", str(SCENARIO), "-f", str(values)]).stdout  # fmt: skip
+    text = run(
+        [
+            "helm",
+            "template",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            "wiring",
+            "-f",
+            str(SCENARIO),
+            "-f",
+            str(values),
+        ]
+    ).stdout
     objects = [o for o in yaml.safe_load_all(text) if o]
     return [*objects, *_secrets("wiring", "token", "key")]
 
@@ -354,7 +397,7 @@ def test_the_rendered_commands_are_their_images_entrypoints(
     assert len(commands) == 3, commands
     for ref, command in commands.items():
         entrypoint = podwiring.image(ref).entrypoint
-        assert tuple(command) == entrypoint, (ref, podwiring.image(ref).dockerfile)
+        assert tuple(command) == entrypoint, (ref, podwiring.image(ref).target)
         assert entrypoint[2] in podwiring.PROGRAMS
 
 
@@ -400,10 +443,13 @@ def test_an_env_name_the_program_does_not_read_fails(
     for entry in container["env"]:
         if entry["name"] == "SHIPLANE_ROUTER_ADMIN_TOKEN_FILE":
             entry["name"] = "SHIPLANE_ROUTER_ADMIN_TOKEN_PATH"
-    with pytest.raises(podwiring.WiringError, match=(
-        "container router: env SHIPLANE_ROUTER_ADMIN_TOKEN_PATH is not a setting "
-        "of shiplane.router"
-    )):  # fmt: skip
+    with pytest.raises(
+        podwiring.WiringError,
+        match=(
+            "container router: env SHIPLANE_ROUTER_ADMIN_TOKEN_PATH is not a setting "
+            "of shiplane.router"
+        ),
+    ):
         podwiring.local_container(pod, tmp_path, lookup=_rendered_lookup(templated))
 
 
@@ -412,10 +458,13 @@ def test_a_secret_that_is_not_there_fails_naming_it(
     templated: list[JsonDict], tmp_path: Path
 ) -> None:
     without = [o for o in templated if o["kind"] != "Secret"]
-    with pytest.raises(podwiring.WiringError, match=(
-        f"container router: volume admin-token: Secret '{ROUTER_TOKEN_SECRET}' "
-        "not found"
-    )):  # fmt: skip
+    with pytest.raises(
+        podwiring.WiringError,
+        match=(
+            f"container router: volume admin-token: Secret '{ROUTER_TOKEN_SECRET}' "
+            "not found"
+        ),
+    ):
         podwiring.local_container(
             _router_pod(templated), tmp_path, lookup=_rendered_lookup(without)
         )
@@ -431,13 +480,17 @@ def test_a_monitor_port_name_no_container_has_fails(
     isvc = _one(templated, "InferenceService", "bc-a")
     local = podwiring.local_container(
         podwiring.kserve_pod(runtime, isvc["spec"]["predictor"], "bc-a-predictor"),
-        tmp_path, lookup=_rendered_lookup(templated),
-    )  # fmt: skip
+        tmp_path,
+        lookup=_rendered_lookup(templated),
+    )
     monitor = copy.deepcopy(_one(templated, "PodMonitor"))
     assert podwiring.scrape_configs([monitor], [local])[0]["metrics_path"] == "/metrics"
     monitor["spec"]["podMetricsEndpoints"][0]["port"] = "http"
-    with pytest.raises(podwiring.WiringError, match=(
-        r"PodMonitor shiplane-serving endpoint 0 \(port 'http', path /metrics\) "
-        "reaches no container"
-    )):  # fmt: skip
+    with pytest.raises(
+        podwiring.WiringError,
+        match=(
+            r"PodMonitor shiplane-serving endpoint 0 \(port 'http', path /metrics\) "
+            "reaches no container"
+        ),
+    ):
         podwiring.scrape_configs([monitor], [local])

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from shiplane.localcluster import KubeApi, LocalCluster
+from shiplane_tools.localcluster import KubeApi, LocalCluster
 from tests.kubekit import CHART, Kube, eventually, run
 
 pytestmark = pytest.mark.kube
@@ -257,9 +257,15 @@ def test_kubectl_auth_can_i_list(
     ), listed.stdout
     assert sorted(rows["pods"]) == sorted(ROLLOUT_RULES[PODS]), listed.stdout
     elsewhere = kube.kubectl(
-        "auth", "can-i", "patch", "inferenceservices.serving.kserve.io", "-n", OTHER,
-        kubeconfig=config, check=False,
-    )  # fmt: skip
+        "auth",
+        "can-i",
+        "patch",
+        "inferenceservices.serving.kserve.io",
+        "-n",
+        OTHER,
+        kubeconfig=config,
+        check=False,
+    )
     assert (elsewhere.returncode, elsewhere.stdout.strip()) == (1, "no")
 
 

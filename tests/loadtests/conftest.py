@@ -74,19 +74,35 @@ def run_locust(tmp_path: Path, payload_file: Path) -> Callable[..., LocustRun]:
     ) -> LocustRun:
         report_dir = tmp_path / "reports"
         argv = [
-            sys.executable, "-m", "locust",
-            "-f", ",".join(str(LOADTESTS / name) for name in scenarios),
-            "--config", str(LOADTESTS / "locust.conf"),
-            "--host", host,
-            "--run-time", run_time, "--users", "4", "--spawn-rate", "4",
-            "--payload-file", str(payload_file),
-            "--model-name", "breast-cancer",
-            "--csv", str(report_dir / "locust"),
-            "--html", str(report_dir / "report.html"),
-            "--report-dir", str(report_dir),
-            "--loglevel", "WARNING",
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            ",".join(str(LOADTESTS / name) for name in scenarios),
+            "--config",
+            str(LOADTESTS / "locust.conf"),
+            "--host",
+            host,
+            "--run-time",
+            run_time,
+            "--users",
+            "4",
+            "--spawn-rate",
+            "4",
+            "--payload-file",
+            str(payload_file),
+            "--model-name",
+            "breast-cancer",
+            "--csv",
+            str(report_dir / "locust"),
+            "--html",
+            str(report_dir / "report.html"),
+            "--report-dir",
+            str(report_dir),
+            "--loglevel",
+            "WARNING",
             *extra,
-        ]  # fmt: skip
+        ]
         done = subprocess.run(
             argv, cwd=tmp_path, capture_output=True, text=True, timeout=LOCUST_TIMEOUT_S
         )

@@ -4,14 +4,11 @@ subprocess."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from shiplane import localstack
+from shiplane_tools import localstack
 from tests.conftest import REPO
 
 LOADTESTS = REPO / "loadtests"
@@ -40,26 +37,11 @@ def start_serving(
     workdir: Path, model_uri: str, model_name: str, tracking_uri: str
 ) -> localstack.ManagedProcess:
     """``python -m shiplane_serving`` for one registered model, REST only."""
-    port = localstack.free_port()
-    argv = [
-        sys.executable, "-m", "shiplane_serving",
-        "--model-uri", model_uri, "--model-name", model_name,
-        "--tracking-uri", tracking_uri,
-        "--host", localstack.LOOPBACK, "--http-port", str(port), "--grpc-port", "0",
-        "--download-dir", str(workdir / "models"),
-        "--metrics-dir", str(workdir / "metrics"),
-    ]  # fmt: skip
-    server = localstack.ManagedProcess(
-        "serving",
-        argv,
-        workdir,
-        # The registry download also reads MLflow's own variable (seen with
-        # mlflow 3.17: without it, models:/ downloads look in ./mlflow.db).
-        env={"MLFLOW_TRACKING_URI": tracking_uri},
-        url=f"http://{localstack.LOOPBACK}:{port}",
+    server = localstack.serving_server(
+        workdir, model_uri, model_name, tracking_uri=tracking_uri
     )
     return server.start().wait_ready(
-        lambda: localstack.http_ok(f"{server.url}/v2/health/ready"), timeout_s=90
+        lambda: localstack.serving_ready(server), timeout_s=90
     )
 
 
@@ -67,17 +49,11 @@ def start_router(
     workdir: Path, variants: dict[str, Any], sticky_header: str = "x-user-id"
 ) -> localstack.ManagedProcess:
     """``python -m shiplane.router`` with the given variants (name -> url, weight)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "router.yaml"
-    config.write_text(
-        yaml.safe_dump({"variants": variants, "sticky": {"header": sticky_header}})
-    )
-    port = localstack.free_port()
-    argv = [sys.executable, "-m", "shiplane.router", "--config", str(config),
-            "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    router = localstack.ManagedProcess(
-        "router", argv, workdir, url=f"http://{localstack.LOOPBACK}:{port}"
+    router = localstack.router_server(
+        workdir,
+        {"variants": variants, "sticky": {"header": sticky_header}},
+        extra=["--log-level", "warning"],
     )
     return router.start().wait_ready(
-        lambda: localstack.http_ok(f"{router.url}/healthz"), timeout_s=30
+        lambda: localstack.router_ready(router), timeout_s=30
     )

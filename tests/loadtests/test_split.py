@@ -109,9 +109,22 @@ def test_chi_square_for_three_variants() -> None:
 
 # Loose SLOs: only the split may decide. 25 units keep the test quick on a busy
 # machine and still reject 50% vs a true 10% at p < 1e-4.
-STICKY = ("--slo-min-rps", "1", "--slo-min-requests", "10", "--slo-p95-ms", "5000",
-          "--slo-p99-ms", "10000", "--requests-per-user-id", "2", "--wait-max-s", "0",
-          "--split-min-units", "25")  # fmt: skip
+STICKY = (
+    "--slo-min-rps",
+    "1",
+    "--slo-min-requests",
+    "10",
+    "--slo-p95-ms",
+    "5000",
+    "--slo-p99-ms",
+    "10000",
+    "--requests-per-user-id",
+    "2",
+    "--wait-max-s",
+    "0",
+    "--split-min-units",
+    "25",
+)
 
 
 @pytest.mark.mlflow
@@ -120,9 +133,13 @@ def test_split_passes_at_the_configured_90_10(
     run_locust: Callable[..., LocustRun], router_90_10: str
 ) -> None:
     run = run_locust(
-        router_90_10, ["sticky_router.py"], *STICKY, "--expected-split", "canary=10",
+        router_90_10,
+        ["sticky_router.py"],
+        *STICKY,
+        "--expected-split",
+        "canary=10",
         run_time="12s",
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "x-shiplane-variant:split=canary:" in run.verdict
     details = json.loads((run.report_dir / "verdict.json").read_text())["split"]
@@ -136,9 +153,13 @@ def test_split_fails_when_the_expected_split_is_wrong(
     run_locust: Callable[..., LocustRun], router_90_10: str
 ) -> None:
     run = run_locust(
-        router_90_10, ["sticky_router.py"], *STICKY, "--expected-split", "canary=50",
+        router_90_10,
+        ["sticky_router.py"],
+        *STICKY,
+        "--expected-split",
+        "canary=50",
         run_time="12s",
-    )  # fmt: skip
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert run.verdict.startswith("SLO FAIL: ")
     details = json.loads((run.report_dir / "verdict.json").read_text())

@@ -11,8 +11,18 @@ import pytest
 from tests.loadtests.loadtest_harness import LocustRun
 
 ALL_SCENARIOS = ["v1.py", "v2.py", "batch.py", "feedback.py"]
-LOOSE = ("--slo-p95-ms", "5000", "--slo-p99-ms", "10000", "--slo-min-rps", "1",
-         "--slo-min-requests", "3", "--slo-max-failure-ratio", "0")  # fmt: skip
+LOOSE = (
+    "--slo-p95-ms",
+    "5000",
+    "--slo-p99-ms",
+    "10000",
+    "--slo-min-rps",
+    "1",
+    "--slo-min-requests",
+    "3",
+    "--slo-max-failure-ratio",
+    "0",
+)
 
 
 @pytest.mark.mlflow
@@ -28,9 +38,12 @@ def test_loose_slos_pass_and_write_reports(
         assert part in run.verdict
     stats = (run.report_dir / "locust_stats.csv").read_text()
     # Each scenario file shows up in the CSV by its request names.
-    for names in (["v1 predict [1 row]"], ["v2 infer [1 row]"],
-                  ["v1 predict [32 rows]", "v2 infer [32 rows]"],
-                  ["v1 predict [for feedback]"]):  # fmt: skip
+    for names in (
+        ["v1 predict [1 row]"],
+        ["v2 infer [1 row]"],
+        ["v1 predict [32 rows]", "v2 infer [32 rows]"],
+        ["v1 predict [for feedback]"],
+    ):
         assert any(name in stats for name in names), f"{names} not in CSV:\n{stats}"
     assert (run.report_dir / "report.html").stat().st_size > 1000
     verdict = json.loads((run.report_dir / "verdict.json").read_text())
@@ -46,11 +59,18 @@ def test_missed_slos_fail_with_exit_code_1(
     """Impossible latency and throughput, and feedback posted to a path the
     server does not have (half the requests 404): each check misses on its own."""
     run = run_locust(
-        serving_url, ["feedback.py"],
-        "--slo-p95-ms", "0.001", "--slo-min-rps", "1e9",
-        "--slo-max-failure-ratio", "0.01", "--feedback-path", "/nowhere/{model}",
+        serving_url,
+        ["feedback.py"],
+        "--slo-p95-ms",
+        "0.001",
+        "--slo-min-rps",
+        "1e9",
+        "--slo-max-failure-ratio",
+        "0.01",
+        "--feedback-path",
+        "/nowhere/{model}",
         run_time="3s",
-    )  # fmt: skip
+    )
 
     assert run.returncode == 1, run.stdout + run.stderr
     assert run.verdict.startswith("SLO FAIL: ")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shiplane import metrics
-from shiplane.observability import dashboards, promql, rules
+from shiplane_contracts import metrics
+from shiplane_tools.observability import dashboards, promql, rules
 
 CONTRACT = {name for spec in metrics.ALL for name in metrics.exported_series(spec)}
 
@@ -32,9 +32,11 @@ def test_committed_json_is_up_to_date(tmp_path: Path) -> None:
 def test_the_four_dashboards() -> None:
     titles = {board["title"] for board in _boards().values()}
     assert titles == {
-        "Shiplane / Serving overview", "Shiplane / Canary vs stable",
-        "Shiplane / Drift", "Shiplane / Feedback accuracy",
-    }  # fmt: skip
+        "Shiplane / Serving overview",
+        "Shiplane / Canary vs stable",
+        "Shiplane / Drift",
+        "Shiplane / Feedback accuracy",
+    }
     uids = [board["uid"] for board in _boards().values()]
     assert len(set(uids)) == len(uids)
 

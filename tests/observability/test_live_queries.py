@@ -13,7 +13,6 @@ and every rule must return data.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ from typing import Any
 import httpx
 import mlflow
 import pytest
-import yaml
 
-from shiplane import localstack
-from shiplane.mlflowclient import registry_client
-from shiplane.observability import dashboards, promql, rules
+from shiplane_contracts.mlflowclient import registry_client
+from shiplane_tools import localstack
+from shiplane_tools.observability import dashboards, promql, rules
 from tests.conftest import RegisteredModel, require_tool
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.e2e, pytest.mark.mlflow]
@@ -86,39 +84,17 @@ def _register_champion_and_challenger(model: RegisteredModel) -> None:
 
 
 def _serving(workdir: Path, alias: str, tracking_uri: str) -> localstack.ManagedProcess:
-    port = localstack.free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "shiplane_serving",
-        "--model-uri",
+    return localstack.serving_server(
+        workdir,
         f"models:/{SERVED_NAME}@{alias}",
-        "--model-name",
         SERVED_NAME,
-        "--tracking-uri",
-        tracking_uri,
-        "--host",
-        localstack.LOOPBACK,
-        "--http-port",
-        str(port),
-        "--grpc-port",
-        "0",
-        "--workers",
-        "1",
-        "--drift-min-rows",
-        "20",
-        "--download-dir",
-        str(workdir / f"models-{alias}"),
-        "--metrics-dir",
-        str(workdir / f"metrics-{alias}"),
-    ]
-    return localstack.ManagedProcess(
-        f"serving-{alias}", argv, workdir, url=f"http://{localstack.LOOPBACK}:{port}"
+        name=f"serving-{alias}",
+        tracking_uri=tracking_uri,
+        extra=["--drift-min-rows", "20"],
     )
 
 
 def _router(workdir: Path, stable: str, canary: str) -> localstack.ManagedProcess:
-    port = localstack.free_port()
     dead = f"http://{localstack.LOOPBACK}:{localstack.free_port()}"
     config = {
         "variants": {
@@ -129,22 +105,7 @@ def _router(workdir: Path, stable: str, canary: str) -> localstack.ManagedProces
         "fallback": "stable",
         "shadow": {"variant": "canary", "percent": 50},
     }
-    path = workdir / "router.yaml"
-    path.write_text(yaml.safe_dump(config))
-    argv = [
-        sys.executable,
-        "-m",
-        "shiplane.router",
-        "--config",
-        str(path),
-        "--host",
-        localstack.LOOPBACK,
-        "--port",
-        str(port),
-    ]
-    return localstack.ManagedProcess(
-        "router", argv, workdir, url=f"http://{localstack.LOOPBACK}:{port}"
-    )
+    return localstack.router_server(workdir, config)
 
 
 def _load(

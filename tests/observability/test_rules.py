@@ -8,15 +8,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shiplane import metrics
-from shiplane.observability import promql, rules
+from shiplane_contracts import metrics
+from shiplane_tools.observability import promql, rules
 from tests.conftest import require_tool
 
 RULE_TESTS = Path(__file__).with_name("rules")
 REQUIRED_ALERTS = {
-    "ShiplaneLatencyP99High", "ShiplaneErrorRatioHigh", "ShiplaneDriftShareHigh",
-    "ShiplaneCanaryWorseThanStable", "ShiplaneNoTraffic", "ShiplaneModelNotReady",
-}  # fmt: skip
+    "ShiplaneLatencyP99High",
+    "ShiplaneErrorRatioHigh",
+    "ShiplaneDriftShareHigh",
+    "ShiplaneCanaryWorseThanStable",
+    "ShiplaneNoTraffic",
+    "ShiplaneModelNotReady",
+}
 CONTRACT = {name for spec in metrics.ALL for name in metrics.exported_series(spec)}
 
 
@@ -25,8 +29,11 @@ def test_promtool_check_rules() -> None:
     promtool = require_tool("promtool")
     done = subprocess.run(
         [promtool, "check", "rules", str(rules.RULES_FILE)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -37,8 +44,12 @@ def test_promtool_unit_tests() -> None:
     assert test_files
     done = subprocess.run(
         [promtool, "test", "rules", *map(str, test_files)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=RULE_TESTS,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=RULE_TESTS,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

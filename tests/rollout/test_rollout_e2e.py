@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,21 +25,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from shiplane import localstack
 from shiplane.cli import main
-from shiplane.mlflowclient import registry_client
+from shiplane_contracts.mlflowclient import registry_client
+from shiplane_tools import localstack
 from tests.conftest import REPO, require_tool
 
-pytestmark = [pytest.mark.e2e, pytest.mark.prometheus, pytest.mark.mlflow,
-              pytest.mark.timeout(300)]  # fmt: skip
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.prometheus,
+    pytest.mark.mlflow,
+    pytest.mark.timeout(300),
+]
 TOKEN = "e2e-admin-token"
 
 
 def _register_versions(mlflow_uri: str, model: str, workdir: Path) -> None:
     """Register three versions of one estimator in the Shiplane model format
-    (skops + reference profile + ``metadata.shiplane``, see shiplane.modelformat):
+    (skops + reference profile + ``metadata.shiplane``, see modelformat):
     v1 and v2 with the true reference profile, v3 with a profile of a shifted
     population, so live traffic looks drifted to it."""
     import mlflow
@@ -52,8 +54,12 @@ def _register_versions(mlflow_uri: str, model: str, workdir: Path) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from shiplane.modelformat import METADATA_KEY, PROFILE_FILENAME, TRUSTED_TYPES
-    from shiplane.profile import build_profile, fingerprint
+    from shiplane_contracts.modelformat import (
+        METADATA_KEY,
+        PROFILE_FILENAME,
+        TRUSTED_TYPES,
+    )
+    from shiplane_contracts.profile import build_profile, fingerprint
 
     data = load_breast_cancer()
     names = [str(n) for n in data.feature_names]
@@ -64,72 +70,66 @@ def _register_versions(mlflow_uri: str, model: str, workdir: Path) -> None:
     estimator.fit(x_train, y_train)
     mlflow.set_tracking_uri(mlflow_uri)
     mlflow.set_experiment(f"{model}-e2e")
-    metadata = {"task": "classification", "feature_names": names, "classes": [0, 1],
-                "profile_schema_version": 1}  # fmt: skip
+    metadata = {
+        "task": "classification",
+        "feature_names": names,
+        "classes": [0, 1],
+        "profile_schema_version": 1,
+    }
     for version, x_ref in (("1", x_train), ("2", x_train), ("3", x_train * 10 + 1e4)):
         profile = build_profile(
-            x_ref, names, estimator.predict(x_train), "classification",
+            x_ref,
+            names,
+            estimator.predict(x_train),
+            "classification",
             fingerprint(np.asarray(x_ref, dtype=np.float64), y_train),
-        )  # fmt: skip
+        )
         folder = workdir / f"profile-v{version}"
         folder.mkdir()
         profile.save(folder / PROFILE_FILENAME)
         with mlflow.start_run():
             info = mlflow.sklearn.log_model(
-                estimator, name="model", serialization_format="skops",
+                estimator,
+                name="model",
+                serialization_format="skops",
                 skops_trusted_types=list(TRUSTED_TYPES),
                 extra_files=[str(folder / PROFILE_FILENAME)],
-                metadata={METADATA_KEY: metadata}, registered_model_name=model,
+                metadata={METADATA_KEY: metadata},
+                registered_model_name=model,
                 # Named requirements: MLflow would otherwise run `uv export`.
                 pip_requirements=["scikit-learn", "skops"],
-            )  # fmt: skip
+            )
         assert str(info.registered_model_version) == version
 
 
 def _server(
     model: str, version: str, mlflow_uri: str, workdir: Path
 ) -> localstack.ManagedProcess:
-    port = localstack.free_port()
-    argv = [
-        sys.executable, "-m", "shiplane_serving",
-        "--model-uri", f"models:/{model}/{version}", "--model-name", model,
-        "--tracking-uri", mlflow_uri, "--host", "127.0.0.1",
-        "--http-port", str(port), "--grpc-port", str(localstack.free_port()),
-        "--download-dir", str(workdir / f"models-v{version}"),
-        "--metrics-dir", str(workdir / f"metrics-v{version}"),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    return localstack.ManagedProcess(
-        f"serving-v{version}", argv, workdir, url=f"http://127.0.0.1:{port}"
+    return localstack.serving_server(
+        workdir,
+        f"models:/{model}/{version}",
+        model,
+        name=f"serving-v{version}",
+        tracking_uri=mlflow_uri,
+        grpc_port=localstack.free_port(),
+        extra=["--log-level", "warning"],
     )
 
 
 def _router(
     name: str, stable_url: str, canary_url: str, workdir: Path
 ) -> localstack.ManagedProcess:
-    port = localstack.free_port()
-    config = workdir / f"{name}.yaml"
-    config.write_text(yaml.safe_dump({"variants": {
-        "stable": {"url": stable_url, "weight": 100},
-        "canary": {"url": canary_url, "weight": 0},
-    }}))  # fmt: skip
-    argv = [
-        sys.executable,
-        "-m",
-        "shiplane.router",
-        "--config",
-        str(config),
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    return localstack.ManagedProcess(
-        name,
-        argv,
+    return localstack.router_server(
         workdir,
+        {
+            "variants": {
+                "stable": {"url": stable_url, "weight": 100},
+                "canary": {"url": canary_url, "weight": 0},
+            }
+        },
+        name=name,
         env={"SHIPLANE_ROUTER_ADMIN_TOKEN": TOKEN},
-        url=f"http://127.0.0.1:{port}",
+        extra=["--log-level", "warning"],
     )
 
 
@@ -194,10 +194,13 @@ def stack(mlflow_uri: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         for proc in (router_a, router_b):
             procs.append(proc.start())
             proc.wait_ready(lambda p=proc: localstack.http_ok(f"{p.url}/healthz"), 60)
-        prom = localstack.prometheus_server(tmp_path / "prometheus", {
-            "serving": [s.url.removeprefix("http://") for s in servers.values()],
-            "router": [r.url.removeprefix("http://") for r in (router_a, router_b)],
-        })  # fmt: skip
+        prom = localstack.prometheus_server(
+            tmp_path / "prometheus",
+            {
+                "serving": [s.url.removeprefix("http://") for s in servers.values()],
+                "router": [r.url.removeprefix("http://") for r in (router_a, router_b)],
+            },
+        )
         procs.append(prom.start())
         prom.wait_ready(lambda: localstack.http_ok(f"{prom.url}/-/ready"), 60)
         for proc in servers.values():
@@ -219,23 +222,57 @@ def stack(mlflow_uri: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def _rollout(stack: dict[str, str], router: str, stable: str, canary: str) -> int:
-    return main([
-        "rollout", stack["model"], "--actuator", "router", "--no-kube",
-        "--router-url", stack[router], "--router-token-file", stack["token_file"],
-        "--model", stack["model"],
-        "--stable-version", stable, "--canary-version", canary,
-        "--steps", "30,60,100", "--interval", "8s", "--max-failures", "1",
-        "--prometheus-url", stack["prometheus"], "--mlflow-uri", stack["mlflow"],
-        "--locustfile", str(REPO / "loadtests" / "v1.py"), "--load-host", stack[router],
-        # The router sticks each Locust user to a variant by cookie: enough
-        # users that a 30% canary gets some of them (0.7^10 < 3% it gets none).
-        "--load-users", "10", f"--load-arg=--payload-file={stack['payload']}",
-        f"--load-arg=--model-name={stack['model']}",
-        # Both servers share 2 busy cores with Locust: compare latency loosely
-        # here; tests/analysis checks the latency rule itself.
-        "--min-requests", "20", "--max-p95-ratio", "3", "--max-p99-ratio", "5",
-        "--latency-min-delta-s", "0.05", "--actor", "e2e",
-    ])  # fmt: skip
+    return main(
+        [
+            "rollout",
+            stack["model"],
+            "--actuator",
+            "router",
+            "--no-kube",
+            "--router-url",
+            stack[router],
+            "--router-token-file",
+            stack["token_file"],
+            "--model",
+            stack["model"],
+            "--stable-version",
+            stable,
+            "--canary-version",
+            canary,
+            "--steps",
+            "30,60,100",
+            "--interval",
+            "8s",
+            "--max-failures",
+            "1",
+            "--prometheus-url",
+            stack["prometheus"],
+            "--mlflow-uri",
+            stack["mlflow"],
+            "--locustfile",
+            str(REPO / "loadtests" / "v1.py"),
+            "--load-host",
+            stack[router],
+            # The router sticks each Locust user to a variant by cookie: enough
+            # users that a 30% canary gets some of them (0.7^10 < 3% it gets none).
+            "--load-users",
+            "10",
+            f"--load-arg=--payload-file={stack['payload']}",
+            f"--load-arg=--model-name={stack['model']}",
+            # Both servers share 2 busy cores with Locust: compare latency loosely
+            # here; tests/analysis checks the latency rule itself.
+            "--min-requests",
+            "20",
+            "--max-p95-ratio",
+            "3",
+            "--max-p99-ratio",
+            "5",
+            "--latency-min-delta-s",
+            "0.05",
+            "--actor",
+            "e2e",
+        ]
+    )
 
 
 def _weights(stack: dict[str, str], router: str) -> dict[str, int]:

@@ -21,15 +21,15 @@ from shiplane.analysis.verdict import Outcome, Verdict
 from shiplane.cli.rollout import parse_duration_s
 from shiplane.control import kube
 from shiplane.control.errors import ConflictError
-from shiplane.identity import (
+from shiplane.rollout.actuators import InferenceServiceActuator
+from shiplane.rollout.loop import RolloutPlan, RolloutResult, parse_steps, run_rollout
+from shiplane_contracts.identity import (
     CANARY_VERSION_ANNOTATION,
     HISTORY_ANNOTATION,
     MODEL_URI_ENV,
     STABLE_VERSION_ANNOTATION,
 )
-from shiplane.localcluster import write_kubeconfig
-from shiplane.rollout.actuators import InferenceServiceActuator
-from shiplane.rollout.loop import RolloutPlan, RolloutResult, parse_steps, run_rollout
+from shiplane_tools.localcluster import write_kubeconfig
 from tests.kubekit import Release, eventually, isvc_versions_since
 
 ISVC = "breast-cancer"
@@ -53,9 +53,13 @@ def actuator(
     (or as whoever ``kubeconfig`` names)."""
     target = kube.connect(str(kubeconfig or release.kubeconfig))
     return InferenceServiceActuator(
-        target, ISVC, release.namespace, mlflow_uri=None, by="rollout-job",
+        target,
+        ISVC,
+        release.namespace,
+        mlflow_uri=None,
+        by="rollout-job",
         clock=lambda: datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
-    )  # fmt: skip
+    )
 
 
 def canary_percent(obj: dict[str, Any]) -> int | None:
@@ -112,9 +116,12 @@ def test_all_steps_pass_then_promote(
     traffic = Traffic(release)
     lines: list[str] = []
     report = run_rollout(
-        actuator(release), verdicts(*[Outcome.PASS] * 3),
-        RolloutPlan((20, 40, 60, 100), 0.01, 1), say=lines.append, sleep=lambda s: None,
-    )  # fmt: skip
+        actuator(release),
+        verdicts(*[Outcome.PASS] * 3),
+        RolloutPlan((20, 40, 60, 100), 0.01, 1),
+        say=lines.append,
+        sleep=lambda s: None,
+    )
     assert report.result is RolloutResult.PROMOTED
     assert [step for step, _ in report.verdicts] == [20, 40, 60]
     # Every step reached the server, then the promotion removed the canary.
@@ -143,8 +150,10 @@ def test_a_failure_beyond_the_budget_rolls_back(knative: Release) -> None:
     report = run_rollout(
         actuator(knative),
         verdicts(Outcome.PASS, Outcome.INCONCLUSIVE, Outcome.FAIL),
-        RolloutPlan((10, 50, 100), 0.01, 1), say=lines.append, sleep=lambda s: None,
-    )  # fmt: skip
+        RolloutPlan((10, 50, 100), 0.01, 1),
+        say=lines.append,
+        sleep=lambda s: None,
+    )
     assert report.result is RolloutResult.ROLLED_BACK
     assert report.failures == 2
     obj = knative.get(ISVC)
@@ -153,8 +162,10 @@ def test_a_failure_beyond_the_budget_rolls_back(knative: Release) -> None:
     assert (entry["action"], entry["verdict"]) == ("rollback", "fail")
     assert (entry["from_version"], entry["to_version"]) == ("2", "1")
     # The chart already sends 10%: that step is a no-op, not a patch.
-    assert any("step 10%: breast-cancer: canary already gets 10%, nothing to do"
-               in line for line in lines)  # fmt: skip
+    assert any(
+        "step 10%: breast-cancer: canary already gets 10%, nothing to do" in line
+        for line in lines
+    )
     assert traffic.changes() == [50, 0]
 
 
@@ -164,8 +175,10 @@ def test_a_tolerated_failure_reanalyzes_the_same_step(standard: Release) -> None
     report = run_rollout(
         actuator(standard),
         verdicts(Outcome.FAIL, Outcome.PASS, Outcome.PASS),
-        RolloutPlan((25, 75), 0.01, 1), say=lambda _: None, sleep=lambda s: None,
-    )  # fmt: skip
+        RolloutPlan((25, 75), 0.01, 1),
+        say=lambda _: None,
+        sleep=lambda s: None,
+    )
     assert report.result is RolloutResult.PROMOTED
     assert report.failures == 1
     assert [step for step, _ in report.verdicts] == [25, 25, 75]
@@ -182,9 +195,13 @@ def test_an_error_mid_rollout_rolls_back_and_propagates(knative: Release) -> Non
         raise RuntimeError("Prometheus went away")
 
     with pytest.raises(RuntimeError, match="went away"):
-        run_rollout(actuator(knative), broken,
-                    RolloutPlan((10, 100), 0.01, 3), say=lambda _: None,
-                    sleep=lambda s: None)  # fmt: skip
+        run_rollout(
+            actuator(knative),
+            broken,
+            RolloutPlan((10, 100), 0.01, 3),
+            say=lambda _: None,
+            sleep=lambda s: None,
+        )
     obj = knative.get(ISVC)
     assert obj["spec"]["predictor"]["canaryTrafficPercent"] == 0
     entry = history(obj)[-1]
@@ -252,10 +269,16 @@ def test_the_actuator_retries_conflicts_with_kserve(knative: Release) -> None:
     assert knative.get(ISVC)["spec"]["predictor"]["canaryTrafficPercent"] == 30
 
 
-@pytest.mark.parametrize(("steps", "message"), [
-    ("", "at least one step"), ("10,5", "strictly increase"), ("0,50", "within 1..100"),
-    ("100", "below 100"), ("10,x", "integers"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("", "at least one step"),
+        ("10,5", "strictly increase"),
+        ("0,50", "within 1..100"),
+        ("100", "below 100"),
+        ("10,x", "integers"),
+    ],
+)
 def test_bad_steps_are_refused(steps: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RolloutPlan(parse_steps(steps), 1.0, 0)
@@ -283,9 +306,13 @@ def test_a_failing_rollback_is_reported_not_retried(knative: Release) -> None:
         raise RuntimeError("analysis broke")
 
     with pytest.raises(Exception, match=f"no InferenceService {ISVC} in namespace"):
-        run_rollout(actuator(knative), object_deleted,
-                    RolloutPlan((10, 100), 0.01, 3), say=lines.append,
-                    sleep=lambda s: None)  # fmt: skip
+        run_rollout(
+            actuator(knative),
+            object_deleted,
+            RolloutPlan((10, 100), 0.01, 3),
+            say=lines.append,
+            sleep=lambda s: None,
+        )
     assert any("rolling back" in line for line in lines)
     assert sum("ROLLBACK FAILED" in line for line in lines) == 1
     assert not any("ROLLED BACK" in line for line in lines)
@@ -300,9 +327,13 @@ def test_a_rollback_without_patch_rights_is_reported_not_retried(
     reader = _isvc_reader(knative, "bob", tmp_path)
     lines: list[str] = []
     with pytest.raises(Exception, match='cannot patch resource "inferenceservices"'):
-        run_rollout(actuator(knative, reader), verdicts(Outcome.FAIL),
-                    RolloutPlan((10, 100), 0.01, 0), say=lines.append,
-                    sleep=lambda s: None)  # fmt: skip
+        run_rollout(
+            actuator(knative, reader),
+            verdicts(Outcome.FAIL),
+            RolloutPlan((10, 100), 0.01, 0),
+            say=lines.append,
+            sleep=lambda s: None,
+        )
     assert sum("ROLLBACK FAILED" in line for line in lines) == 1
     obj = knative.get(ISVC)
     assert obj["spec"]["predictor"]["canaryTrafficPercent"] == 10
@@ -316,20 +347,43 @@ def _isvc_reader(release: Release, user: str, workdir: Path) -> Path:
     rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
     meta = {"name": "isvc-reader", "namespace": namespace}
     with release.kube.api() as api:
-        api.call("POST", f"{rbac}/roles", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": meta,
-            "rules": [{"apiGroups": ["serving.kserve.io"],
-                       "resources": ["inferenceservices"], "verbs": ["get"]}],
-        })  # fmt: skip
-        api.call("POST", f"{rbac}/rolebindings", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": meta,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                        "name": "isvc-reader"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                          "name": user}],
-        })  # fmt: skip
+        api.call(
+            "POST",
+            f"{rbac}/roles",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta,
+                "rules": [
+                    {
+                        "apiGroups": ["serving.kserve.io"],
+                        "resources": ["inferenceservices"],
+                        "verbs": ["get"],
+                    }
+                ],
+            },
+        )
+        api.call(
+            "POST",
+            f"{rbac}/rolebindings",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta,
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": "isvc-reader",
+                },
+                "subjects": [
+                    {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "User",
+                        "name": user,
+                    }
+                ],
+            },
+        )
     token = cluster.user_tokens[user]
     with release.kube.api(token) as api:
         eventually(
@@ -337,6 +391,10 @@ def _isvc_reader(release: Release, user: str, workdir: Path) -> Path:
             lambda: api.get(release.isvc_path(ISVC)) is not None,
         )
     return write_kubeconfig(
-        workdir / f"{user}.kubeconfig", server=cluster.server,
-        ca_file=cluster.ca_file, user=user, token=token, namespace=namespace,
-    )  # fmt: skip
+        workdir / f"{user}.kubeconfig",
+        server=cluster.server,
+        ca_file=cluster.ca_file,
+        user=user,
+        token=token,
+        namespace=namespace,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shiplane import localstack
+from shiplane_tools import localstack
 from tests.router.router_stack import (
     BASE_WEIGHTS,
     TOKEN,
@@ -41,9 +41,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             sticky={"header": "x-user-id", "cookie": "shiplane-user"},
         )
         router = start_router(
-            "router", config, workdir,
+            "router",
+            config,
+            workdir,
             {"SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(token_file)},
-        )  # fmt: skip
+        )
         started.append(router)
         yield Stack(stable, canary, router, workdir)
     finally:
@@ -59,9 +61,11 @@ def base_weights(stack: Stack) -> Iterator[Callable[[], None]]:
         with stack.admin() as admin:
             response = admin.put(
                 "/admin/weights",
-                json={"weights": BASE_WEIGHTS,
-                      "shadow": {"variant": "canary", "percent": 0}},
-            )  # fmt: skip
+                json={
+                    "weights": BASE_WEIGHTS,
+                    "shadow": {"variant": "canary", "percent": 0},
+                },
+            )
             response.raise_for_status()
 
     reset()

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from shiplane import localstack
+from shiplane_tools import localstack
 
 UPSTREAM = Path(__file__).with_name("upstream.py")
 TOKEN = "s3cret-admin-token"
@@ -36,22 +35,11 @@ def start_upstream(name: str, workdir: Path) -> localstack.ManagedProcess:
 def start_router(
     name: str, config: dict[str, Any], workdir: Path, env: dict[str, str]
 ) -> localstack.ManagedProcess:
-    """``python -m shiplane.router`` with ``config`` written as YAML."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / f"{name}.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    port = localstack.free_port()
-    proc = localstack.ManagedProcess(
-        name,
-        [sys.executable, "-m", "shiplane.router", "--config", str(config_path),
-         "--port", str(port), "--log-level", "warning"],
-        workdir,
-        env=env,
-        url=f"http://{localstack.LOOPBACK}:{port}",
-    )  # fmt: skip
-    return proc.start().wait_ready(
-        lambda: localstack.http_ok(f"{proc.url}/healthz"), timeout_s=30
+    """``python -m shiplane.router`` with ``config``, ready."""
+    proc = localstack.router_server(
+        workdir, config, name=name, env=env, extra=["--log-level", "warning"]
     )
+    return proc.start().wait_ready(lambda: localstack.router_ready(proc), timeout_s=30)
 
 
 @dataclass

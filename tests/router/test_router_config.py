@@ -42,8 +42,12 @@ def test_example_config_is_valid() -> None:
     ("overrides", "message"),
     [
         (
-            {"variants": {"a": {"url": "http://h:1", "weight": 50},
-                          "b": {"url": "http://h:2", "weight": 40}}},
+            {
+                "variants": {
+                    "a": {"url": "http://h:1", "weight": 50},
+                    "b": {"url": "http://h:2", "weight": 40},
+                }
+            },
             "weights must sum to 100, got 90",
         ),
         ({"fallback": "nope"}, "fallback 'nope' is not a configured variant"),
@@ -61,7 +65,7 @@ def test_example_config_is_valid() -> None:
         ({"variants": {"Bad Name": {"url": "http://h:1", "weight": 100}}}, "Bad Name"),
         ({"wieghts": {}}, "wieghts: Extra inputs are not permitted"),
     ],
-)  # fmt: skip
+)
 def test_invalid_configs_are_refused_with_the_reason(
     overrides: dict[str, Any], message: str
 ) -> None:
@@ -101,12 +105,14 @@ def test_apply_update_changes_weights_and_keeps_urls() -> None:
         ({"weights": {"stable": 100}}, "missing variants: canary"),
         ({"weights": {"stable": 50, "canary": 25, "x": 25}}, "unknown variants: x"),
         (
-            {"weights": {"stable": 50, "canary": 50},
-             "shadow": {"variant": "x", "percent": 1}},
+            {
+                "weights": {"stable": 50, "canary": 50},
+                "shadow": {"variant": "x", "percent": 1},
+            },
             "shadow variant 'x'",
         ),
     ],
-)  # fmt: skip
+)
 def test_apply_update_refuses_a_mismatch(body: dict[str, Any], message: str) -> None:
     config = parse_config(_config())
     with pytest.raises(ConfigError, match=message):

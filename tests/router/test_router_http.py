@@ -18,9 +18,9 @@ import aiohttp
 import httpx
 import pytest
 
-from shiplane.localstack import free_port
 from shiplane.router.assignment import RING_SIZE, Assignment, key_point
 from shiplane.router.client import RouterAdminClient, RouterAdminError
+from shiplane_tools.localstack import free_port
 from tests.promtext import samples, total
 from tests.router.router_stack import Spawn, Stack
 
@@ -481,13 +481,18 @@ def test_admin_needs_the_right_token(
         ({"weights": {"stable": 50, "ghost": 50}}, "unknown variants: ghost"),
         ({"weights": {"stable": 100}}, "missing variants: canary"),
         ({"weights": {"stable": 110, "canary": -10}}, "weights.stable"),
-        ({"weights": {"stable": 50, "canary": 50},
-          "shadow": {"variant": "ghost", "percent": 5}}, "shadow variant 'ghost'"),
+        (
+            {
+                "weights": {"stable": 50, "canary": 50},
+                "shadow": {"variant": "ghost", "percent": 5},
+            },
+            "shadow variant 'ghost'",
+        ),
         ({"weights": {"stable": 50, "canary": 50}, "extra": 1}, "extra"),
         ([1, 2], "body must be an object"),
         (b"{not json", "not valid JSON"),
     ],
-)  # fmt: skip
+)
 def test_bad_weights_are_refused_and_change_nothing(
     stack: Stack, base_weights: Callable[[], None], body: Any, reason: str
 ) -> None:
@@ -556,15 +561,19 @@ def test_metrics_follow_the_contract(
             == answered
         )
         bucket = sample(
-            after, "shiplane_router_request_duration_seconds_bucket",
-            variant=variant, le="+Inf",
-        )  # fmt: skip
+            after,
+            "shiplane_router_request_duration_seconds_bucket",
+            variant=variant,
+            le="+Inf",
+        )
         assert bucket == sample(after, count, variant=variant)
     for outcome in ("ok", "error", "dropped"):  # declared before any shadow traffic
         declared = samples(
-            after, "shiplane_router_shadow_requests_total",
-            variant="canary", outcome=outcome,
-        )  # fmt: skip
+            after,
+            "shiplane_router_shadow_requests_total",
+            variant="canary",
+            outcome=outcome,
+        )
         assert len(declared) == 1, (outcome, declared)
 
 
@@ -579,8 +588,10 @@ def test_a_bad_config_stops_the_router_with_a_clear_message(tmp_path: Path) -> N
     )
     result = subprocess.run(
         [sys.executable, "-m", "shiplane.router", "--config", str(config)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "weights must sum to 100, got 90" in result.stderr
     assert "fallback 'ghost' is not a configured variant" in result.stderr
@@ -588,9 +599,13 @@ def test_a_bad_config_stops_the_router_with_a_clear_message(tmp_path: Path) -> N
     good.write_text("variants:\n  stable: {url: 'http://127.0.0.1:1', weight: 100}\n")
     result = subprocess.run(
         [sys.executable, "-m", "shiplane.router", "--config", str(good)],
-        capture_output=True, text=True, timeout=60,
-        env={"SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(tmp_path / "no-such-secret"),
-             "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(tmp_path / "no-such-secret"),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
     assert result.returncode == 2
     assert "cannot read admin token file" in result.stderr

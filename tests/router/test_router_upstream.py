@@ -18,9 +18,13 @@ OK = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s"
 
 def _pool(**overrides: float) -> UpstreamPool:
     settings: dict[str, float] = {
-        "max_connections": 8, "max_idle_per_endpoint": 8, "idle_expiry_s": 30.0,
-        "connect_timeout_s": 1.0, "pool_timeout_s": 1.0, "timeout_s": 2.0,
-    }  # fmt: skip
+        "max_connections": 8,
+        "max_idle_per_endpoint": 8,
+        "idle_expiry_s": 30.0,
+        "connect_timeout_s": 1.0,
+        "pool_timeout_s": 1.0,
+        "timeout_s": 2.0,
+    }
     settings.update(overrides)
     return UpstreamPool(**settings)  # type: ignore[arg-type]
 

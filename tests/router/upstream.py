@@ -101,8 +101,10 @@ async def _bytes(
 ) -> None:
     kind, _, size = model.partition("-")
     payload = bytes(i % 251 for i in range(int(size)))
-    headers = [(b"content-type", b"application/octet-stream"),
-               (b"x-shiplane-model-version", f"{name}-7".encode())]  # fmt: skip
+    headers = [
+        (b"content-type", b"application/octet-stream"),
+        (b"x-shiplane-model-version", f"{name}-7".encode()),
+    ]
     if kind == "big":
         headers.append((b"content-length", size.encode()))
         parts = [payload]

@@ -5,7 +5,6 @@ MLflow server (``registered_model`` in tests/conftest.py)."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shiplane import localstack
+from shiplane_tools import localstack
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,24 +39,28 @@ class Server:
 
 
 def start_server(
-    workdir: Path, name: str, model_uri: str, model_name: str, tracking_uri: str,
-    workers: int = 1, grpc: bool = False, extra: list[str] | None = None,
-) -> Server:  # fmt: skip
+    workdir: Path,
+    name: str,
+    model_uri: str,
+    model_name: str,
+    tracking_uri: str,
+    workers: int = 1,
+    grpc: bool = False,
+    extra: list[str] | None = None,
+) -> Server:
     """Start a serving process (not waiting for readiness)."""
-    port = localstack.free_port()
     grpc_port = localstack.free_port() if grpc else 0
-    argv = [
-        sys.executable, "-m", "shiplane_serving",
-        "--model-uri", model_uri, "--model-name", model_name,
-        "--http-port", str(port), "--grpc-port", str(grpc_port),
-        "--workers", str(workers), "--host", localstack.LOOPBACK,
-        "--download-dir", str(workdir / "downloads"),
-        "--metrics-dir", str(workdir / "metrics"),
-        "--tracking-uri", tracking_uri,
-        *(extra or []),
-    ]  # fmt: skip
-    proc = localstack.ManagedProcess(name, argv, workdir).start()
-    return Server(proc, f"http://{localstack.LOOPBACK}:{port}", grpc_port, model_name)
+    proc = localstack.serving_server(
+        workdir,
+        model_uri,
+        model_name,
+        name=name,
+        tracking_uri=tracking_uri,
+        workers=workers,
+        grpc_port=grpc_port,
+        extra=extra or [],
+    ).start()
+    return Server(proc, proc.url, grpc_port, model_name)
 
 
 def wait_ready(server: Server, timeout_s: float = 150) -> Server:
@@ -82,14 +85,22 @@ def servers(
     root = tmp_path_factory.mktemp("serving")
     tracking = registered_model.tracking_uri
     one = start_server(
-        root / "one", "serving-one", registered_model.model_uri, "breast-cancer",
-        tracking, grpc=True,
-    )  # fmt: skip
+        root / "one",
+        "serving-one",
+        registered_model.model_uri,
+        "breast-cancer",
+        tracking,
+        grpc=True,
+    )
     two = start_server(
-        root / "two", "serving-two", f"runs:/{registered_model.run_id}/model",
-        "breast-cancer", tracking, workers=2,
+        root / "two",
+        "serving-two",
+        f"runs:/{registered_model.run_id}/model",
+        "breast-cancer",
+        tracking,
+        workers=2,
         extra=["--model-version", registered_model.version],
-    )  # fmt: skip
+    )
     try:
         yield {"one": wait_ready(one), "two": wait_ready(two)}
     finally:

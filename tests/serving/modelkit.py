@@ -1,5 +1,5 @@
 """Real Shiplane model directories for serving tests, saved exactly as the
-contract in shiplane.modelformat says (MLflow sklearn flavor, skops, our trusted
+contract in modelformat says (MLflow sklearn flavor, skops, our trusted
 types, the reference profile as an extra file, metadata.shiplane)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.model_selection import train_test_split
 
-from shiplane.mlflowclient import registry_client
-from shiplane.modelformat import METADATA_KEY, PROFILE_FILENAME, TRUSTED_TYPES
-from shiplane.profile import build_profile, fingerprint
+from shiplane_contracts.mlflowclient import registry_client
+from shiplane_contracts.modelformat import METADATA_KEY, PROFILE_FILENAME, TRUSTED_TYPES
+from shiplane_contracts.profile import build_profile, fingerprint
 
 
 def breast_cancer_split() -> tuple[Any, Any, Any, Any, list[str]]:

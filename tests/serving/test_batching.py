@@ -170,8 +170,10 @@ def test_concurrent_mixed_clients_get_exactly_their_own_answers(
 
     data = load_breast_cancer().data
     rng = np.random.default_rng(7)
-    picks = [rng.choice(len(data), size=int(rng.integers(1, 4)), replace=False)
-             for _ in range(96)]  # fmt: skip
+    picks = [
+        rng.choice(len(data), size=int(rng.integers(1, 4)), replace=False)
+        for _ in range(96)
+    ]
     url = server.url
     model = server.model
 
@@ -182,10 +184,16 @@ def test_concurrent_mixed_clients_get_exactly_their_own_answers(
             return f"{url}/v1/models/{model}:predict", {"instances": rows}
         flat = [v for r in rows for v in r]
         return f"{url}/v2/models/{model}/infer", {
-            "inputs": [{"name": "x", "shape": [len(rows), 30], "datatype": "FP64",
-                        "data": flat}],
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [len(rows), 30],
+                    "datatype": "FP64",
+                    "data": flat,
+                }
+            ],
             "outputs": [{"name": "predict_proba"}, {"name": "predict"}],
-        }  # fmt: skip
+        }
 
     # The truth, one request at a time (no batching possible).
     expected_proba = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shiplane.profile import build_profile, fingerprint
+from shiplane_contracts.profile import build_profile, fingerprint
 from shiplane_serving.drift import DriftConfig, DriftMonitor
 from shiplane_serving.drift.stats import binned_ks, ks_critical, psi
 from shiplane_serving.drift.window import WindowCounts
@@ -34,8 +34,9 @@ def reference() -> tuple[np.ndarray, np.ndarray, object]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 5))
     y = (x[:, 0] > 0).astype(int)
-    profile = build_profile(x, [f"f{i}" for i in range(5)], y, "classification",
-                            fingerprint(x, y))  # fmt: skip
+    profile = build_profile(
+        x, [f"f{i}" for i in range(5)], y, "classification", fingerprint(x, y)
+    )
     return x, y, profile
 
 
@@ -103,8 +104,12 @@ def test_workers_share_one_window_through_files(tmp_path: Path, reference) -> No
     # A second "worker": same layout, its own file (named by pid, so fake one).
     b = DriftMonitor(profile, DriftConfig(), None)
     b.set_classes(["0", "1"])
-    other = np.memmap(tmp_path / "drift_999999.counts", dtype=np.int64, mode="w+",
-                      shape=a.window.ring.shape)  # fmt: skip
+    other = np.memmap(
+        tmp_path / "drift_999999.counts",
+        dtype=np.int64,
+        mode="w+",
+        shape=a.window.ring.shape,
+    )
     b.window.ring = other
     other[:, 0] = -1
     x = np.zeros((10, 5))

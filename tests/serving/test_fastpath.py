@@ -14,7 +14,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from shiplane.profile import build_profile
+from shiplane_contracts.profile import build_profile
 from shiplane_serving.fastpath import compile_estimator, verified
 
 
@@ -41,8 +41,9 @@ def test_regressor_matches_exactly() -> None:
     data = load_diabetes()
     pipe = _pipeline(GradientBoostingRegressor(n_estimators=20, random_state=0))
     pipe.fit(data.data, data.target)
-    profile = build_profile(data.data, data.feature_names, pipe.predict(data.data),
-                            "regression", "f")  # fmt: skip
+    profile = build_profile(
+        data.data, data.feature_names, pipe.predict(data.data), "regression", "f"
+    )
     call = verified(pipe, profile, allow_nan=True, classifier=False)
     assert call is not None
     assert np.array_equal(call(data.data), pipe.predict(data.data))

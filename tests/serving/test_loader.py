@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shiplane import localstack
 from shiplane_serving.errors import ModelLoadError, ModelNotReady
 from shiplane_serving.feedback import parse_feedback, score
 from shiplane_serving.loader import parse_registry_uri, with_retries
@@ -20,13 +19,17 @@ from shiplane_serving.metrics import ServingMetrics
 from shiplane_serving.model import ShiplaneModel
 from shiplane_serving.protocol import parse_v1
 from shiplane_serving.settings import ServingSettings
+from shiplane_tools import localstack
 
 
 def model_for(uri: str, tmp_path: Path, **overrides: object) -> ShiplaneModel:
     settings = ServingSettings(
-        model_uri=uri, model_name="m", download_dir=tmp_path / "dl", grpc_port=0,
+        model_uri=uri,
+        model_name="m",
+        download_dir=tmp_path / "dl",
+        grpc_port=0,
         **overrides,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
     return ShiplaneModel(settings, ServingMetrics())
 
 
@@ -48,8 +51,13 @@ def test_local_directory_serves_with_its_metadata_version(
 
     async def predict() -> list[int]:
         assert model.schema is not None
-        parsed = parse_v1(b'{"instances": [' + b",".join([b"[" + b",".join(
-            [b"10.0"] * 30) + b"]"] * 3) + b"]}", model.schema, "predict")  # fmt: skip
+        parsed = parse_v1(
+            b'{"instances": ['
+            + b",".join([b"[" + b",".join([b"10.0"] * 30) + b"]"] * 3)
+            + b"]}",
+            model.schema,
+            "predict",
+        )
         pred, request_id = await model.infer(parsed)
         assert request_id.startswith("s1.")
         return [int(v) for v in pred.labels]
@@ -67,16 +75,21 @@ def test_regression_feedback_scores_absolute_error(tmp_path: Path) -> None:
 
     async def predict() -> tuple[float, str]:
         assert model.schema is not None
-        parsed = parse_v1(b'{"instances": [[' + b",".join([b"0.01"] * 10) + b"]]}",
-                          model.schema, "predict")  # fmt: skip
+        parsed = parse_v1(
+            b'{"instances": [[' + b",".join([b"0.01"] * 10) + b"]]}",
+            model.schema,
+            "predict",
+        )
         pred, request_id = await model.infer(parsed)
         return float(pred.labels[0]), request_id
 
     value, request_id = asyncio.run(predict())
     result = score(
         parse_feedback({"request_id": request_id, "truth": value + 3.0}),
-        model.request_ids, "regression", None,
-    )  # fmt: skip
+        model.request_ids,
+        "regression",
+        None,
+    )
     assert result.scored == {"2": 1}
     assert result.absolute_error["2"] == pytest.approx(3.0)
 
@@ -88,9 +101,12 @@ def test_mlflow_unreachable_retries_with_backoff_and_never_gets_ready(
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
     model = model_for(
-        "models:/bc@champion", tmp_path,
-        tracking_uri=f"http://127.0.0.1:{closed}", load_retries=2, load_backoff_s=0.05,
-    )  # fmt: skip
+        "models:/bc@champion",
+        tmp_path,
+        tracking_uri=f"http://127.0.0.1:{closed}",
+        load_retries=2,
+        load_backoff_s=0.05,
+    )
     with caplog.at_level(logging.WARNING):
         assert not model.load()
     assert not model.ready

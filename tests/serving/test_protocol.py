@@ -49,14 +49,38 @@ def test_v1_objects_are_ordered_by_feature_name() -> None:
 
 
 def test_v2_flat_nested_and_columnar_agree() -> None:
-    flat = v2({"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32",
-                           "data": [1, 2, 3, 4, 5, 6, 7, 8]}]})  # fmt: skip
-    nested = v2({"inputs": [{"name": "x", "shape": [2, 4], "datatype": "INT64",
-                             "data": [[1, 2, 3, 4], [5, 6, 7, 8]]}]})  # fmt: skip
-    columns = v2({"inputs": [
-        {"name": n, "shape": [2], "datatype": "FP64", "data": [i + 1, i + 5]}
-        for i, n in enumerate(NAMES)
-    ]})  # fmt: skip
+    flat = v2(
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [2, 4],
+                    "datatype": "FP32",
+                    "data": [1, 2, 3, 4, 5, 6, 7, 8],
+                }
+            ]
+        }
+    )
+    nested = v2(
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [2, 4],
+                    "datatype": "INT64",
+                    "data": [[1, 2, 3, 4], [5, 6, 7, 8]],
+                }
+            ]
+        }
+    )
+    columns = v2(
+        {
+            "inputs": [
+                {"name": n, "shape": [2], "datatype": "FP64", "data": [i + 1, i + 5]}
+                for i, n in enumerate(NAMES)
+            ]
+        }
+    )
     assert flat.x.tolist() == nested.x.tolist() == columns.x.tolist()
 
 
@@ -118,9 +142,20 @@ def test_v2_errors() -> None:
     with pytest.raises(BatchTooLarge):
         v2({"inputs": [{"name": "x", "shape": [9, 4], "datatype": "FP64", "data": []}]})
     with pytest.raises(UnknownOutput, match="predict_proba"):
-        v2({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64",
-                        "data": [1, 2, 3, 4]}], "outputs": [{"name": "predict_proba"}]},
-           LENIENT)  # fmt: skip
+        v2(
+            {
+                "inputs": [
+                    {
+                        "name": "x",
+                        "shape": [1, 4],
+                        "datatype": "FP64",
+                        "data": [1, 2, 3, 4],
+                    }
+                ],
+                "outputs": [{"name": "predict_proba"}],
+            },
+            LENIENT,
+        )
     with pytest.raises(BadJSON):
         parse_v2(b"{", STRICT)
 
@@ -137,33 +172,45 @@ def _encode(doc: Any) -> bytes:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=6)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=6)
+        | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=40,
-)  # fmt: skip
+)
 rows = st.lists(
     st.lists(st.floats(allow_nan=False) | st.integers(-5, 5) | st.none(), max_size=6),
     max_size=10,
 )
 tensor = st.fixed_dictionaries(
-    {"name": st.text(max_size=3),
-     "datatype": st.sampled_from(["FP64", "INT32", "BYTES", "x"]),
-     "shape": st.lists(st.integers(-2, 12) | st.floats() | st.text(max_size=2),
-                       max_size=3),
-     "data": json_values}
-)  # fmt: skip
+    {
+        "name": st.text(max_size=3),
+        "datatype": st.sampled_from(["FP64", "INT32", "BYTES", "x"]),
+        "shape": st.lists(
+            st.integers(-2, 12) | st.floats() | st.text(max_size=2), max_size=3
+        ),
+        "data": json_values,
+    }
+)
 bodies = st.one_of(
     st.binary(max_size=80),
     json_values.map(_encode),
     st.fixed_dictionaries({"instances": rows | json_values}).map(_encode),
     st.fixed_dictionaries(
-        {"inputs": st.lists(tensor, max_size=5),
-         "outputs": st.lists(st.fixed_dictionaries({"name": st.text(max_size=14)}),
-                             max_size=2) | json_values}
+        {
+            "inputs": st.lists(tensor, max_size=5),
+            "outputs": st.lists(
+                st.fixed_dictionaries({"name": st.text(max_size=14)}), max_size=2
+            )
+            | json_values,
+        }
     ).map(_encode),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

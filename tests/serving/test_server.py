@@ -104,10 +104,13 @@ def test_model_info_metric_names_alias_and_run(
     server: Server, registered_model: Any
 ) -> None:
     info = samples(
-        server.metrics(), "shiplane_model_info",
-        model=MODEL, model_version=registered_model.version, alias="champion",
+        server.metrics(),
+        "shiplane_model_info",
+        model=MODEL,
+        model_version=registered_model.version,
+        alias="champion",
         run_id=registered_model.run_id,
-    )  # fmt: skip
+    )
     assert info == [1.0]
     assert samples(server.metrics(), "shiplane_model_ready", model=MODEL) == [1.0]
 
@@ -123,13 +126,15 @@ def test_grpc_infer(server: Server, breast_cancer_rows: dict[str, Any]) -> None:
         id="g-1",
         inputs=[
             pb.ModelInferRequest.InferInputTensor(
-                name="x", datatype="FP64", shape=[8, 30],
+                name="x",
+                datatype="FP64",
+                shape=[8, 30],
                 contents=pb.InferTensorContents(
                     fp64_contents=[v for r in rows for v in r]
                 ),
             )
         ],
-    )  # fmt: skip
+    )
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
         stub = pb_grpc.GRPCInferenceServiceStub(channel)
         assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live
@@ -151,7 +156,7 @@ def test_grpc_infer(server: Server, breast_cancer_rows: dict[str, Any]) -> None:
                             contents=pb.InferTensorContents(fp64_contents=[1, 2, 3]),
                         )
                     ],
-                ),  # fmt: skip
+                ),
                 timeout=10,
             )
         assert "30" in (bad.value.details() or "")
@@ -162,16 +167,31 @@ BAD_V1: list[tuple[str, bytes, int, str, str]] = [
     ("malformed JSON", b'{"instances": [[1,2', 400, "bad_json", "not valid JSON"),
     ("not an object", b"[1, 2]", 400, "bad_request", "instances"),
     ("no instances", b'{"rows": []}', 400, "bad_request", "instances"),
-    ("feature count", b'{"instances": [[1.0, 2.0]]}', 422, "feature_count",
-     "expects 30"),
-    ("strings", b'{"instances": [["a"' + b', 1.0' * 29 + b"]]}", 422, "type", "number"),
-    ("ragged", b'{"instances": [[1.0], [' + b"1.0," * 29 + b"1.0]]}", 422,
-     "feature_count", "expects 30"),
-    ("infinity", b'{"instances": [[1e999' + b", 1.0" * 29 + b"]]}", 422, "non_finite",
-     "infinity"),
+    (
+        "feature count",
+        b'{"instances": [[1.0, 2.0]]}',
+        422,
+        "feature_count",
+        "expects 30",
+    ),
+    ("strings", b'{"instances": [["a"' + b", 1.0" * 29 + b"]]}", 422, "type", "number"),
+    (
+        "ragged",
+        b'{"instances": [[1.0], [' + b"1.0," * 29 + b"1.0]]}",
+        422,
+        "feature_count",
+        "expects 30",
+    ),
+    (
+        "infinity",
+        b'{"instances": [[1e999' + b", 1.0" * 29 + b"]]}",
+        422,
+        "non_finite",
+        "infinity",
+    ),
     ("null", b'{"instances": [[null' + b", 1.0" * 29 + b"]]}", 422, "type", "null"),
     ("empty", b'{"instances": []}', 422, "type", "non-empty"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", BAD_V1, ids=[c[0] for c in BAD_V1])
@@ -227,10 +247,15 @@ def test_bad_v2_inputs(server: Server) -> None:
     cases = [
         ({"inputs": [tensor([1, 30], "BYTES", ["a"] * 30)]}, 422),
         ({"inputs": [tensor([2, 30], "FP64", [1.0] * 30)]}, 422),
-        ({"inputs": [tensor([1, 30], "FP64", [1.0] * 30)],
-          "outputs": [{"name": "explain"}]}, 422),
+        (
+            {
+                "inputs": [tensor([1, 30], "FP64", [1.0] * 30)],
+                "outputs": [{"name": "explain"}],
+            },
+            422,
+        ),
         ({"inputs": "x"}, 400),
-    ]  # fmt: skip
+    ]
     for doc, status in cases:
         resp = httpx.post(url, json=doc, timeout=10)
         assert resp.status_code == status, (doc, resp.text)
@@ -368,14 +393,22 @@ def test_two_workers_score_each_others_feedback(
         st.binary(max_size=64),
         st.recursive(
             st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(),
-            lambda c: st.lists(c, max_size=5) | st.dictionaries(st.text(max_size=9), c,
-                                                                max_size=3),
+            lambda c: (
+                st.lists(c, max_size=5)
+                | st.dictionaries(st.text(max_size=9), c, max_size=3)
+            ),
             max_leaves=20,
         ).map(lambda d: json.dumps({"instances": d, "inputs": d}).encode()),
     ),
-    path=st.sampled_from([f"/v1/models/{MODEL}:predict", f"/v2/models/{MODEL}/infer",
-                          f"/v1/models/{MODEL}/feedback", "/v1/models/x:y"]),
-)  # fmt: skip
+    path=st.sampled_from(
+        [
+            f"/v1/models/{MODEL}:predict",
+            f"/v2/models/{MODEL}/infer",
+            f"/v1/models/{MODEL}/feedback",
+            "/v1/models/x:y",
+        ]
+    ),
+)
 def test_fuzzed_requests_never_get_a_5xx(
     server: Server, body: bytes, path: str
 ) -> None:

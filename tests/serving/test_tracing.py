@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from shiplane import localstack
 from shiplane_serving.tracing import Tracing
+from shiplane_tools import localstack
 
 
 def test_tracing_is_off_and_free_by_default() -> None:

@@ -257,7 +257,7 @@ def test_checkov() -> None:
         "--skip-download",
         "--compact",
         "--output", "json",
-    ]  # fmt: skip
+    ]
     step = _run(command, REPO_ROOT, {**os.environ, "LOG_LEVEL": "ERROR"})
     try:
         report, _ = json.JSONDecoder().raw_decode(step.stdout[step.stdout.index("{") :])

@@ -13,7 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
 
-from shiplane import localstack
+from shiplane_tools import localstack
 from shiplane_training.__main__ import main
 from tests.training.trainkit import WriteConfig, base_config, versions_of
 

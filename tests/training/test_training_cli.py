@@ -20,12 +20,20 @@ def test_shiplane_train_with_search_registers_a_champion(
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri}
     done = subprocess.run(
         [
-            sys.executable, "-m", "shiplane.cli", "train",
-            "--config", str(CONFIGS / "breast_cancer_search.yaml"),
-            "--model-name", model_name,
+            sys.executable,
+            "-m",
+            "shiplane.cli",
+            "train",
+            "--config",
+            str(CONFIGS / "breast_cancer_search.yaml"),
+            "--model-name",
+            model_name,
         ],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     # Progress on the long steps, then the summary.

@@ -10,9 +10,9 @@ import pytest
 import skops.io as sio
 from mlflow.artifacts import download_artifacts
 
-from shiplane.mlflowclient import registry_client
-from shiplane.modelformat import TRUSTED_TYPES, model_data_path, profile_path
-from shiplane.profile import ReferenceProfile
+from shiplane_contracts.mlflowclient import registry_client
+from shiplane_contracts.modelformat import TRUSTED_TYPES, model_data_path, profile_path
+from shiplane_contracts.profile import ReferenceProfile
 
 if TYPE_CHECKING:
     from tests.conftest import RegisteredModel

@@ -16,14 +16,14 @@ import yaml
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
 
-from shiplane.modelformat import (
+from shiplane_contracts.modelformat import (
     METADATA_KEY,
     PROFILE_FILENAME,
     TRUSTED_TYPES,
     model_data_path,
     profile_path,
 )
-from shiplane.profile import ReferenceProfile
+from shiplane_contracts.profile import ReferenceProfile
 from shiplane_training.__main__ import main
 from shiplane_training.config import load_config
 from shiplane_training.progress import Progress
@@ -77,7 +77,7 @@ def lineage(mlflow_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Lineag
                 "--fail-on-gate-reject",
                 "--quiet",
             ]
-        ),  # fmt: skip
+        ),
         other_schema=_train(
             base_config(
                 name,

@@ -39,16 +39,23 @@ def _evaluate(expression: str) -> str:
     """What bash makes of a tag expression on a push of TAG."""
     done = subprocess.run(
         ["bash", "-c", f"GITHUB_REF_NAME={TAG}; printf %s {expression}"],
-        capture_output=True, text=True, check=True, timeout=10,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
     return done.stdout
 
 
 def _make_dry(target: str, assignment: str) -> str:
     return subprocess.run(
-        ["make", "-n", target, assignment], cwd=REPO,
-        capture_output=True, text=True, check=True, timeout=30,
-    ).stdout  # fmt: skip
+        ["make", "-n", target, assignment],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
 
 
 def _pushed_images(tmp_path: Path, image_tag: str) -> set[str]:
@@ -64,10 +71,13 @@ def _pushed_images(tmp_path: Path, image_tag: str) -> set[str]:
     )
     docker.chmod(0o755)
     subprocess.run(
-        ["make", "images-push", f"IMAGE_TAG={image_tag}"], cwd=REPO,
+        ["make", "images-push", f"IMAGE_TAG={image_tag}"],
+        cwd=REPO,
         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return set(log.read_text().split())
 
 
@@ -98,16 +108,22 @@ def test_pushed_image_tags_are_the_tags_the_packaged_chart_pulls(
 
     # Every component that runs a Shiplane image switched on.
     switches = [
-        "router.enabled=true", "mlflow.trackingUri=http://m",
-        "inferenceServices.m.model.mlflowUri=models:/m/1", "rollout.enabled=true",
-        "rollout.inferenceService=m", "rollout.prometheusUrl=http://p",
+        "router.enabled=true",
+        "mlflow.trackingUri=http://m",
+        "inferenceServices.m.model.mlflowUri=models:/m/1",
+        "rollout.enabled=true",
+        "rollout.inferenceService=m",
+        "rollout.prometheusUrl=http://p",
         "training.job.enabled=true",
-    ]  # fmt: skip
+    ]
     rendered = subprocess.run(
         [helm, "template", "r", str(packaged)]
         + [arg for switch in switches for arg in ("--set", switch)],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     pulled = {
         image
         for image in re.findall(r"image: \"?([^\s\"]+)", rendered)

@@ -86,8 +86,10 @@ def test_every_rule_and_tool_catches_a_bad_workflow(tmp_path: Path) -> None:
 
     zizmor = subprocess.run(
         [require_tool("zizmor"), "--offline", str(bad)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert zizmor.returncode != 0
     for audit in ("template-injection", "unpinned-uses", "dangerous-triggers"):
         assert audit in zizmor.stdout, zizmor.stdout
@@ -99,11 +101,16 @@ def test_e2e_values_render_with_the_chart() -> None:
     that would break the e2e run fail here first."""
     done = _run(
         [
-            require_tool("helm"), "template", "shiplane", "charts/shiplane",
-            "--namespace", "shiplane-e2e",
-            "-f", ".github/scripts/e2e-kind-values.yaml",
+            require_tool("helm"),
+            "template",
+            "shiplane",
+            "charts/shiplane",
+            "--namespace",
+            "shiplane-e2e",
+            "-f",
+            ".github/scripts/e2e-kind-values.yaml",
         ]
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     assert "kind: InferenceService" in done.stdout
     assert 'value: "models:/breast-cancer/1"' in done.stdout

@@ -36,9 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         else:
             parser.add_argument(flag, default=None, help=(field.description or "")[:80])
     parser.add_argument(
-        "--server", choices=["shiplane", "kserve"], default="shiplane",
+        "--server",
+        choices=["shiplane", "kserve"],
+        default="shiplane",
         help="shiplane: the lean REST app (default); kserve: KServe's ModelServer",
-    )  # fmt: skip
+    )
     return parser
 
 
@@ -94,9 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log.info(
         "serving %s from %s on http://%s:%d (gRPC %s), %d worker(s)",
-        settings.model_name, settings.model_uri, settings.host, settings.http_port,
-        settings.grpc_port or "off", settings.workers,
-    )  # fmt: skip
+        settings.model_name,
+        settings.model_uri,
+        settings.host,
+        settings.http_port,
+        settings.grpc_port or "off",
+        settings.workers,
+    )
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.http_port,
@@ -107,9 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if settings.workers > 1:
         uvicorn.run(
-            "shiplane_serving.app:create_app", factory=True,
-            workers=settings.workers, **common,
-        )  # fmt: skip
+            "shiplane_serving.app:create_app",
+            factory=True,
+            workers=settings.workers,
+            **common,
+        )
     else:
         from shiplane_serving.app import build_app
 

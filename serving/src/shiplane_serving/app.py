@@ -28,8 +28,8 @@ from typing import Any
 
 import orjson
 
-from shiplane import asgi
-from shiplane.asgi import Receive, Scope, Send
+from shiplane_contracts import asgi
+from shiplane_contracts.asgi import Receive, Scope, Send
 from shiplane_serving import __version__
 from shiplane_serving.errors import (
     BatchTooLarge,
@@ -155,9 +155,10 @@ class ServingApp:
             await _respond(send, 200 if model.ready else 503, {"ready": model.ready})
         elif path == "/v2":
             await _respond(
-                send, 200,
+                send,
+                200,
                 {"name": "shiplane-serving", "version": __version__, "extensions": []},
-            )  # fmt: skip
+            )
         elif path == "/v1/models":
             await _respond(send, 200, {"models": [model.name]})
         elif (m := _V1_MODEL.match(path)) and not m["rest"]:
@@ -167,9 +168,10 @@ class ServingApp:
             self._check_name(m["name"], m["version"])
             if m["rest"] == "/ready":
                 await _respond(
-                    send, 200 if model.ready else 503,
+                    send,
+                    200 if model.ready else 503,
                     {"name": model.name, "ready": model.ready},
-                )  # fmt: skip
+                )
             else:
                 await _respond(send, 200, self._metadata())
         else:
@@ -193,14 +195,20 @@ class ServingApp:
         if loaded is None:
             return {"name": model.name, "versions": [], "platform": "sklearn"}
         outputs: list[dict[str, Any]] = [
-            {"name": "predict", "datatype": "INT64" if loaded.task == "classification"
-             else "FP64", "shape": [-1]}
-        ]  # fmt: skip
+            {
+                "name": "predict",
+                "datatype": "INT64" if loaded.task == "classification" else "FP64",
+                "shape": [-1],
+            }
+        ]
         if loaded.classes is not None:
             outputs.append(
-                {"name": "predict_proba", "datatype": "FP64",
-                 "shape": [-1, len(loaded.classes)]}
-            )  # fmt: skip
+                {
+                    "name": "predict_proba",
+                    "datatype": "FP64",
+                    "shape": [-1, len(loaded.classes)],
+                }
+            )
         src = loaded.source
         return {
             "name": model.name,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shiplane.profile import ReferenceProfile
+from shiplane_contracts.profile import ReferenceProfile
 
 log = logging.getLogger(__name__)
 

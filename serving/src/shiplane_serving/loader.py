@@ -7,8 +7,8 @@ with :func:`mlflow.artifacts.download_artifacts`; ``runs:/`` URIs are downloaded
 the same way; anything else is a local directory (KServe's ``/mnt/models``).
 
 The estimator is read from ``model.skops`` with skops and Shiplane's own allowlist
-(:data:`shiplane.modelformat.TRUSTED_TYPES` plus what the operator adds), never
-with MLflow's loader, which would trust whatever the model file lists.
+(:data:`~shiplane_contracts.modelformat.TRUSTED_TYPES` plus what the operator
+adds), never with MLflow's loader, which would trust whatever the model file lists.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from shiplane.identity import ModelUriError, parse_models_uri
-from shiplane.modelformat import (
+from shiplane_contracts.identity import ModelUriError, parse_models_uri
+from shiplane_contracts.modelformat import (
     METADATA_KEY,
     TRUSTED_TYPES,
     model_data_path,
     profile_path,
 )
-from shiplane.profile import ProfileError, ReferenceProfile
+from shiplane_contracts.profile import ProfileError, ReferenceProfile
 from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
 from shiplane_serving.settings import ServingSettings
 
@@ -39,9 +39,14 @@ log = logging.getLogger(__name__)
 
 # MLflow error codes that no retry will fix.
 _FATAL_CODES = frozenset(
-    {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "PERMISSION_DENIED",
-     "UNAUTHENTICATED", "BAD_REQUEST"}
-)  # fmt: skip
+    {
+        "RESOURCE_DOES_NOT_EXIST",
+        "INVALID_PARAMETER_VALUE",
+        "PERMISSION_DENIED",
+        "UNAUTHENTICATED",
+        "BAD_REQUEST",
+    }
+)
 MAX_BACKOFF_S = 30.0
 
 
@@ -123,8 +128,12 @@ def with_retries(
             log.warning(
                 "%s failed (attempt %d of %d), MLflow unreachable? retrying in "
                 "%.1fs; model not ready: %s",
-                what, attempt + 1, retries + 1, delay, str(exc).splitlines()[0],
-            )  # fmt: skip
+                what,
+                attempt + 1,
+                retries + 1,
+                delay,
+                str(exc).splitlines()[0],
+            )
             sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_S)
     raise AssertionError("unreachable")
@@ -152,7 +161,7 @@ def resolve_and_download(
 
     import mlflow.artifacts
 
-    from shiplane.mlflowclient import download_model_version, registry_client
+    from shiplane_contracts.mlflowclient import download_model_version, registry_client
 
     client = registry_client(tracking_uri or None)
     download_dir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +248,7 @@ def load_model_dir(
     if not data_path.is_file():
         raise ModelLoadError(
             f"{data_path} not found: Shiplane serves MLflow sklearn models saved with "
-            "serialization_format='skops' (see shiplane.modelformat)"
+            "serialization_format='skops' (see shiplane_contracts.modelformat)"
         )
     trusted = [*TRUSTED_TYPES, *extra_trusted_types]
     try:

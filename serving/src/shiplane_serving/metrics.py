@@ -1,5 +1,5 @@
 """Every Prometheus collector of the serving runtime, built from the shared specs
-in :mod:`shiplane.metrics` (the contract docs/metrics.md documents).
+in :mod:`shiplane_contracts.metrics` (the contract docs/metrics.md documents).
 
 With one worker the collectors live in an ordinary registry. With several, the
 entry point sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker starts, every
@@ -25,9 +25,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from shiplane import collectors
-from shiplane import metrics as spec
-from shiplane.collectors import Children
+from shiplane_contracts import collectors
+from shiplane_contracts import metrics as spec
+from shiplane_contracts.collectors import Children
 from shiplane_serving.drift.monitor import DriftReport
 from shiplane_serving.protocol.common import Prediction
 

@@ -112,9 +112,15 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
         log.info(
             "model %s ready: version %s alias %r run %s from %s (%s, %d features) "
             "in %.1fs",
-            self.name, src.version, src.alias, src.run_id, src.uri, loaded.task,
-            loaded.n_features, time.monotonic() - started,
-        )  # fmt: skip
+            self.name,
+            src.version,
+            src.alias,
+            src.run_id,
+            src.uri,
+            loaded.task,
+            loaded.n_features,
+            time.monotonic() - started,
+        )
         return True
 
     def _activate(self, loaded: loader.LoadedModel) -> None:
@@ -131,14 +137,18 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             self._class_labels = [str(c) for c in self._classes.tolist()]
         if s.direct_call:
             self._direct = fastpath.verified(
-                loaded.estimator, loaded.profile, loaded.allow_nan,
+                loaded.estimator,
+                loaded.profile,
+                loaded.allow_nan,
                 classifier=loaded.classes is not None,
-            )  # fmt: skip
+            )
             log.info(
-                "model %s: %s", self.name,
-                "direct call path verified and used" if self._direct
+                "model %s: %s",
+                self.name,
+                "direct call path verified and used"
+                if self._direct
                 else "scikit-learn's own predict path",
-            )  # fmt: skip
+            )
         if s.drift:
             directory = s.metrics_dir if s.workers > 1 else None
             self.drift = DriftMonitor(
@@ -281,9 +291,13 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             raise InvalidInput(exc.message) from exc
         finally:
             self.metrics.observe_request(
-                self.name, self.version, protocol, code,
-                time.perf_counter() - started, rows,
-            )  # fmt: skip
+                self.name,
+                self.version,
+                protocol,
+                code,
+                time.perf_counter() - started,
+                rows,
+            )
 
     def _parse_infer_request(
         self, request: InferRequest, schema: InputSchema

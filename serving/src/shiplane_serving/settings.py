@@ -49,8 +49,8 @@ class ServingSettings(BaseSettings):
     filesystem read-only)."""
 
     extra_trusted_types: list[str] = Field(default_factory=list)
-    """Types skops may load beyond :data:`shiplane.modelformat.TRUSTED_TYPES`; set
-    by the operator, never by the model file."""
+    """Types skops may load beyond the contract's ``TRUSTED_TYPES``; set by the
+    operator, never by the model file."""
 
     load_retries: int = Field(default=8, ge=0)
     """Attempts to reach MLflow after the first one fails (exponential backoff)."""

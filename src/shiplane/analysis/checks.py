@@ -52,10 +52,12 @@ def traffic(
 
 
 def error_rate(
-    stable_requests: float | None, stable_errors: float | None,
-    canary_requests: float | None, canary_errors: float | None,
+    stable_requests: float | None,
+    stable_errors: float | None,
+    canary_requests: float | None,
+    canary_errors: float | None,
     s: AnalysisSettings,
-) -> CheckResult:  # fmt: skip
+) -> CheckResult:
     """Canary error rate vs an absolute ceiling and vs stable (z-test)."""
     threshold = f"<= {s.max_error_rate:.2%}; z-test p >= {s.error_alpha}"
     if not stable_requests or not canary_requests:
@@ -117,9 +119,12 @@ def error_rate(
 
 
 def latency(
-    name: str, stable: float | None, canary: float | None, max_ratio: float,
+    name: str,
+    stable: float | None,
+    canary: float | None,
+    max_ratio: float,
     s: AnalysisSettings,
-) -> CheckResult:  # fmt: skip
+) -> CheckResult:
     """A latency quantile: canary/stable ratio, with an absolute slack."""
     threshold = f"ratio <= {max_ratio:g} (or < +{s.latency_min_delta_s * 1000:g} ms)"
     if stable is None or canary is None:
@@ -184,10 +189,12 @@ def drift(
 
 
 def accuracy(
-    stable_correct: float | None, stable_incorrect: float | None,
-    canary_correct: float | None, canary_incorrect: float | None,
+    stable_correct: float | None,
+    stable_incorrect: float | None,
+    canary_correct: float | None,
+    canary_incorrect: float | None,
     s: AnalysisSettings,
-) -> CheckResult:  # fmt: skip
+) -> CheckResult:
     """Online accuracy from feedback: canary not significantly worse."""
     threshold = f"drop <= {s.max_accuracy_drop:.1%}; z-test p >= {s.accuracy_alpha}"
     n_s = (stable_correct or 0.0) + (stable_incorrect or 0.0)

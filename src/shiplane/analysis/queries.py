@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shiplane import metrics
+from shiplane_contracts import metrics
 
 _DURATION_BUCKET = f"{metrics.REQUEST_DURATION.name}_bucket"
 

@@ -62,11 +62,13 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 VERBS = [
     Verb(
-        "analyze", "compare canary with stable from Prometheus",
+        "analyze",
+        "compare canary with stable from Prometheus",
         "Compare the canary with stable over a window: traffic, error rate "
         "(two-proportion z-test), p95/p99 latency ratio, drift share, online "
         "accuracy from feedback. Verdict pass (exit 0), fail (1) or inconclusive "
         "(3). A canary without traffic or data never passes.",
-        _arguments, run_analyze,
+        _arguments,
+        run_analyze,
     ),
-]  # fmt: skip
+]

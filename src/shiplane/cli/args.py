@@ -129,9 +129,10 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--canary-version", help="canary model version")
     which.add_argument("--mlflow-uri", help="resolve @champion/@challenger via MLflow")
     which.add_argument(
-        "--no-kube", action="store_true",
+        "--no-kube",
+        action="store_true",
         help="do not read the InferenceService (local stack behind the router)",
-    )  # fmt: skip
+    )
     limits = parser.add_argument_group("thresholds (env SHIPLANE_ANALYSIS_*)")
     for flag, (field, kind, text) in _THRESHOLD_FLAGS.items():
         limits.add_argument(flag, dest=field, type=kind, default=None, help=text)
@@ -182,7 +183,7 @@ def resolve_versions(
     client = None
     tracking_uri = args.mlflow_uri or mlflow_uri(args)
     if tracking_uri:
-        from shiplane.mlflowclient import registry_client
+        from shiplane_contracts.mlflowclient import registry_client
 
         client = registry_client(tracking_uri)
     model = (

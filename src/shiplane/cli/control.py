@@ -26,7 +26,7 @@ from shiplane.control.errors import InvalidRequestError
 from shiplane.control.operations import execute
 from shiplane.control.plans import Plan
 from shiplane.control.view import CanaryView, ModelRef, inspect
-from shiplane.identity import (
+from shiplane_contracts.identity import (
     HISTORY_ANNOTATION,
     ModelUriError,
     parse_models_uri,
@@ -53,9 +53,11 @@ def _set_traffic_arguments(traffic: argparse.ArgumentParser) -> None:
 def _canary_arguments(canary: argparse.ArgumentParser) -> None:
     canary.add_argument("name", help="InferenceService name")
     canary.add_argument(
-        "--model", required=True, metavar="URI",
+        "--model",
+        required=True,
+        metavar="URI",
         help="models:/NAME@ALIAS (resolved now) or models:/NAME/VERSION",
-    )  # fmt: skip
+    )
     canary.add_argument(
         "--percent", default="10", help="canary traffic, 0..100 (default: 10)"
     )
@@ -97,7 +99,7 @@ def _aliases(uri: str, model: str | None) -> dict[str, str]:
         return {}
     from mlflow.exceptions import MlflowException
 
-    from shiplane.mlflowclient import registry_client
+    from shiplane_contracts.mlflowclient import registry_client
 
     try:
         found = registry_client(uri).get_registered_model(model).aliases
@@ -226,10 +228,12 @@ def run_canary(args: argparse.Namespace) -> int:
         by=args.actor or target.user, at=datetime.now(UTC), reason=args.reason
     )
     outcome = execute(
-        target, args.name, namespace,
+        target,
+        args.name,
+        namespace,
         lambda obj: plans.plan_canary(obj, uri.name, version, percent, ctx),
         dry_run=args.dry_run,
-    )  # fmt: skip
+    )
     _report(outcome.plan, args.dry_run, outcome.changed)
     if outcome.changed:
         print(f"audit: appended to {HISTORY_ANNOTATION}")
@@ -241,9 +245,13 @@ def run_set_traffic(args: argparse.Namespace) -> int:
     percent = parse_percent(args.percent)
     validation.validate_name(args.name)
     target, namespace = connect(args)
-    outcome = execute(target, args.name, namespace,
-                      lambda obj: plans.plan_set_traffic(obj, percent),
-                      dry_run=args.dry_run)  # fmt: skip
+    outcome = execute(
+        target,
+        args.name,
+        namespace,
+        lambda obj: plans.plan_set_traffic(obj, percent),
+        dry_run=args.dry_run,
+    )
     _report(outcome.plan, args.dry_run, outcome.changed)
     return 0
 
@@ -305,26 +313,32 @@ def _finish_verb(name: str, summary: str, run: Handler) -> Verb:
 
 VERBS = [
     Verb(
-        "status", "stable and canary versions, traffic split, readiness",
+        "status",
+        "stable and canary versions, traffic split, readiness",
         "Show an InferenceService's stable and canary model versions (and MLflow "
         "aliases with --mlflow-uri), traffic split, readiness and last promotion.",
-        _status_arguments, run_status,
+        _status_arguments,
+        run_status,
     ),
     Verb(
-        "set-traffic", "send PERCENT of traffic to the canary",
+        "set-traffic",
+        "send PERCENT of traffic to the canary",
         "Set the canary's share of traffic (Knative: "
         "predictor.canaryTrafficPercent; Standard: canary[0].trafficPercent).",
-        _set_traffic_arguments, run_set_traffic,
+        _set_traffic_arguments,
+        run_set_traffic,
     ),
     Verb(
-        "canary", "start a canary of a pinned model version",
+        "canary",
+        "start a canary of a pinned model version",
         "Start a canary: the InferenceService gets a predictor serving the version "
         "--model names, pinned as models:/NAME/VERSION (an alias is resolved once, "
         "now), with PERCENT of the traffic (Knative: a new revision with "
         "canaryTrafficPercent; Standard: spec.canary[0]). Refused while a canary "
         "receives traffic, or if the version does not exist.",
-        _canary_arguments, run_canary,
+        _canary_arguments,
+        run_canary,
     ),
     _finish_verb("promote", "make the canary the stable version", run_promote),
     _finish_verb("rollback", "send all traffic back to stable", run_rollback),
-]  # fmt: skip
+]

@@ -190,11 +190,13 @@ def run_rollout(args: argparse.Namespace) -> int:
 
 VERBS = [
     Verb(
-        "rollout", "step traffic to the canary, analyzing each step",
+        "rollout",
+        "step traffic to the canary, analyzing each step",
         "Step the canary's traffic (e.g. 10,25,50,100), analyze after each "
         "interval, promote after the last step or roll back once more than "
         "--max-failures analyses failed or were inconclusive. Every query is "
         "validated before any traffic moves.",
-        _arguments, run_rollout,
+        _arguments,
+        run_rollout,
     ),
-]  # fmt: skip
+]

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shiplane.identity import HISTORY_ANNOTATION
+from shiplane_contracts.identity import HISTORY_ANNOTATION
 
 JsonDict = dict[str, Any]
 

@@ -41,11 +41,6 @@ class ApiError(ControlError):
     """The Kubernetes API refused or failed the request; nothing was applied."""
 
 
-class SchemaError(ControlError):
-    """A patched object has a field the KServe schema does not know, or a value
-    of the wrong type."""
-
-
 class RegistryError(ControlError):
     """The Kubernetes side was applied but the MLflow side failed."""
 

@@ -140,9 +140,15 @@ def patch_isvc(
 
     try:
         obj = target.api.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, name, patch,
-            field_manager=FIELD_MANAGER, _content_type=MERGE_PATCH,
-        )  # fmt: skip
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            patch,
+            field_manager=FIELD_MANAGER,
+            _content_type=MERGE_PATCH,
+        )
     except ApiException as exc:
         raise _translate(exc, name, namespace, "patching") from exc
     except (OSError, HTTPError) as exc:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shiplane.control import kube, schema
+from shiplane.control import kube
 from shiplane.control.errors import ConflictError
 from shiplane.control.plans import Plan
 from shiplane.control.validation import validate_name
@@ -37,15 +37,15 @@ def execute(
     dry_run: bool = False,
     conflict_retries: int = 0,
 ) -> Outcome:
-    """Read the InferenceService, plan with ``planner``, check the result
-    against the KServe schema and apply the patch.
+    """Read the InferenceService, plan with ``planner`` and apply the patch
+    (the API server checks it against KServe's CRD schema and webhooks).
 
     Args:
         target: API client.
         name: InferenceService name.
         namespace: its namespace.
         planner: pure function from the object to a :class:`Plan`.
-        dry_run: plan and validate only.
+        dry_run: plan only.
         conflict_retries: re-read and re-plan this many times on a 409 from
             a change of the spec or annotations (the rollout loop); a person
             at the CLI gets such a conflict reported instead. A conflict from
@@ -59,8 +59,6 @@ def execute(
     conflicts = status_only = 0
     while True:
         plan = planner(obj)
-        if schema.available():
-            schema.ensure_valid(plan.after)
         if plan.noop or dry_run or plan.patch is None:
             return Outcome(plan, None)
         try:

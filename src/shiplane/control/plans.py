@@ -29,7 +29,7 @@ from shiplane.control.errors import (
 from shiplane.control.mergepatch import merge_patch_diff
 from shiplane.control.validation import validate_percent
 from shiplane.control.view import CanaryView, Style, detect_style, inspect, model_env
-from shiplane.identity import (
+from shiplane_contracts.identity import (
     CANARY_VERSION_ANNOTATION,
     HISTORY_ANNOTATION,
     MODEL_NAME_ANNOTATION,
@@ -112,8 +112,12 @@ def _set_annotations(obj: JsonDict, updates: dict[str, str | None]) -> None:
 # KServe runs a Standard canary with fixed replicas derived from the stable
 # predictor and the traffic share; its validator refuses these fields there.
 CANARY_FORBIDDEN_FIELDS = (
-    "minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "autoScaling"
-)  # fmt: skip
+    "minReplicas",
+    "maxReplicas",
+    "scaleMetric",
+    "scaleTarget",
+    "autoScaling",
+)
 
 
 def _canary_predictor(stable: JsonDict, uri: str, name: str) -> JsonDict:
@@ -188,28 +192,37 @@ def plan_canary(
     after = copy.deepcopy(isvc)
     spec = after["spec"]
     if view.style is Style.STANDARD:
-        spec["canary"] = [{
-            "trafficPercent": percent,
-            "predictor": _canary_predictor(spec["predictor"], uri, f"v{version}"),
-        }]  # fmt: skip
+        spec["canary"] = [
+            {
+                "trafficPercent": percent,
+                "predictor": _canary_predictor(spec["predictor"], uri, f"v{version}"),
+            }
+        ]
     else:
         predictor = _canary_predictor(spec["predictor"], uri, "")
         predictor["canaryTrafficPercent"] = percent
         spec["predictor"] = predictor
     entry = audit_entry(Action.CANARY, ctx, view.stable_version, version)
-    _set_annotations(after, {
-        MODEL_NAME_ANNOTATION: model_name,
-        STABLE_VERSION_ANNOTATION: view.stable_version,
-        CANARY_VERSION_ANNOTATION: version,
-        HISTORY_ANNOTATION: append_history(view.history, entry),
-    })  # fmt: skip
+    _set_annotations(
+        after,
+        {
+            MODEL_NAME_ANNOTATION: model_name,
+            STABLE_VERSION_ANNOTATION: view.stable_version,
+            CANARY_VERSION_ANNOTATION: version,
+            HISTORY_ANNOTATION: append_history(view.history, entry),
+        },
+    )
     return _plan(
-        Action.CANARY, isvc, after,
+        Action.CANARY,
+        isvc,
+        after,
         f"{view.name}: canary {model_name} v{version} ({uri}) gets {percent}%, "
         f"stable {_v(view.stable_version)} the rest ({view.style} mode)",
-        from_version=view.stable_version, to_version=version,
-        model_name=model_name, audit_entry=entry,
-    )  # fmt: skip
+        from_version=view.stable_version,
+        to_version=version,
+        model_name=model_name,
+        audit_entry=entry,
+    )
 
 
 def plan_set_traffic(isvc: JsonDict, percent: int) -> Plan:
@@ -226,22 +239,28 @@ def plan_set_traffic(isvc: JsonDict, percent: int) -> Plan:
         raise NoCanaryError(_no_canary_message(view, "set traffic"))
     if view.canary_percent == percent:
         return _plan(
-            Action.SET_TRAFFIC, isvc, copy.deepcopy(isvc),
+            Action.SET_TRAFFIC,
+            isvc,
+            copy.deepcopy(isvc),
             f"{view.name}: canary already gets {percent}%, nothing to do",
-            to_version=view.canary_version, model_name=view.model_name,
-        )  # fmt: skip
+            to_version=view.canary_version,
+            model_name=view.model_name,
+        )
     after = copy.deepcopy(isvc)
     if view.style is Style.STANDARD:
         after["spec"]["canary"][0]["trafficPercent"] = percent
     else:
         after["spec"]["predictor"]["canaryTrafficPercent"] = percent
     return _plan(
-        Action.SET_TRAFFIC, isvc, after,
+        Action.SET_TRAFFIC,
+        isvc,
+        after,
         f"{view.name}: canary traffic {view.canary_percent}% -> {percent}% "
         f"({view.style} mode)",
-        from_version=view.stable_version, to_version=view.canary_version,
+        from_version=view.stable_version,
+        to_version=view.canary_version,
         model_name=view.model_name,
-    )  # fmt: skip
+    )
 
 
 def plan_promote(isvc: JsonDict, ctx: AuditContext) -> Plan:
@@ -254,10 +273,13 @@ def plan_promote(isvc: JsonDict, ctx: AuditContext) -> Plan:
     view = inspect(isvc)
     if not view.has_canary:
         return _plan(
-            Action.PROMOTE, isvc, copy.deepcopy(isvc),
+            Action.PROMOTE,
+            isvc,
+            copy.deepcopy(isvc),
             f"{view.name}: no canary to promote (already promoted?), nothing to do",
-            to_version=view.stable_version, model_name=view.model_name,
-        )  # fmt: skip
+            to_version=view.stable_version,
+            model_name=view.model_name,
+        )
     after = copy.deepcopy(isvc)
     if view.style is Style.STANDARD:
         # The stable predictor takes the canary's model and keeps its own name,
@@ -271,19 +293,26 @@ def plan_promote(isvc: JsonDict, ctx: AuditContext) -> Plan:
     else:
         del after["spec"]["predictor"]["canaryTrafficPercent"]
     entry = audit_entry(Action.PROMOTE, ctx, view.stable_version, view.canary_version)
-    _set_annotations(after, {
-        STABLE_VERSION_ANNOTATION: view.canary_version,
-        CANARY_VERSION_ANNOTATION: None,
-        MODEL_NAME_ANNOTATION: view.model_name,
-        HISTORY_ANNOTATION: append_history(view.history, entry),
-    })  # fmt: skip
+    _set_annotations(
+        after,
+        {
+            STABLE_VERSION_ANNOTATION: view.canary_version,
+            CANARY_VERSION_ANNOTATION: None,
+            MODEL_NAME_ANNOTATION: view.model_name,
+            HISTORY_ANNOTATION: append_history(view.history, entry),
+        },
+    )
     return _plan(
-        Action.PROMOTE, isvc, after,
+        Action.PROMOTE,
+        isvc,
+        after,
         f"{view.name}: promoted canary {_v(view.canary_version)} over stable "
         f"{_v(view.stable_version)} ({view.style} mode)",
-        from_version=view.stable_version, to_version=view.canary_version,
-        model_name=view.model_name, audit_entry=entry,
-    )  # fmt: skip
+        from_version=view.stable_version,
+        to_version=view.canary_version,
+        model_name=view.model_name,
+        audit_entry=entry,
+    )
 
 
 def plan_rollback(isvc: JsonDict, ctx: AuditContext) -> Plan:
@@ -301,29 +330,39 @@ def plan_rollback(isvc: JsonDict, ctx: AuditContext) -> Plan:
         raise NoCanaryError(_no_canary_message(view, "roll back"))
     if view.canary_percent == 0:
         return _plan(
-            Action.ROLLBACK, isvc, copy.deepcopy(isvc),
+            Action.ROLLBACK,
+            isvc,
+            copy.deepcopy(isvc),
             f"{view.name}: canary {_v(view.canary_version)} already gets 0%, "
             "nothing to do",
-            from_version=view.canary_version, to_version=view.stable_version,
+            from_version=view.canary_version,
+            to_version=view.stable_version,
             model_name=view.model_name,
-        )  # fmt: skip
+        )
     after = copy.deepcopy(isvc)
     if view.style is Style.STANDARD:
         after["spec"]["canary"][0]["trafficPercent"] = 0
     else:
         after["spec"]["predictor"]["canaryTrafficPercent"] = 0
     entry = audit_entry(Action.ROLLBACK, ctx, view.canary_version, view.stable_version)
-    _set_annotations(after, {
-        MODEL_NAME_ANNOTATION: view.model_name,
-        HISTORY_ANNOTATION: append_history(view.history, entry),
-    })  # fmt: skip
+    _set_annotations(
+        after,
+        {
+            MODEL_NAME_ANNOTATION: view.model_name,
+            HISTORY_ANNOTATION: append_history(view.history, entry),
+        },
+    )
     return _plan(
-        Action.ROLLBACK, isvc, after,
+        Action.ROLLBACK,
+        isvc,
+        after,
         f"{view.name}: rolled back canary {_v(view.canary_version)}; stable "
         f"{_v(view.stable_version)} gets 100% ({view.style} mode)",
-        from_version=view.canary_version, to_version=view.stable_version,
-        model_name=view.model_name, audit_entry=entry,
-    )  # fmt: skip
+        from_version=view.canary_version,
+        to_version=view.stable_version,
+        model_name=view.model_name,
+        audit_entry=entry,
+    )
 
 
 def _v(version: str | None) -> str:

@@ -17,9 +17,9 @@ from typing import Any
 from shiplane.control.audit import Action
 from shiplane.control.errors import InvalidRequestError, RegistryError
 from shiplane.control.plans import Plan
-from shiplane.identity import CHAMPION_ALIAS as CHAMPION
-from shiplane.identity import PREVIOUS_ALIAS as PREVIOUS
-from shiplane.identity import ModelsUri
+from shiplane_contracts.identity import CHAMPION_ALIAS as CHAMPION
+from shiplane_contracts.identity import PREVIOUS_ALIAS as PREVIOUS
+from shiplane_contracts.identity import ModelsUri
 
 TAG_PROMOTED_AT = "shiplane.promoted_at"
 TAG_ROLLED_BACK_AT = "shiplane.rolled_back_at"
@@ -51,10 +51,15 @@ def record_plan(
     if plan.noop or plan.action not in recorded or plan.audit_entry is None:
         return []
     return record(
-        plan.action, plan.model_name, plan.from_version, plan.to_version,
-        plan.audit_entry, f"the InferenceService {plan.namespace}/{plan.name}",
-        tracking_uri, client,
-    )  # fmt: skip
+        plan.action,
+        plan.model_name,
+        plan.from_version,
+        plan.to_version,
+        plan.audit_entry,
+        f"the InferenceService {plan.namespace}/{plan.name}",
+        tracking_uri,
+        client,
+    )
 
 
 def resolve_version(uri: ModelsUri, tracking_uri: str) -> str:
@@ -67,7 +72,7 @@ def resolve_version(uri: ModelsUri, tracking_uri: str) -> str:
     """
     from mlflow.exceptions import MlflowException
 
-    from shiplane.mlflowclient import registry_client
+    from shiplane_contracts.mlflowclient import registry_client
 
     client = registry_client(tracking_uri)
     try:
@@ -134,7 +139,7 @@ def record(
         )
     from mlflow.exceptions import MlflowException
 
-    from shiplane.mlflowclient import registry_client
+    from shiplane_contracts.mlflowclient import registry_client
 
     mlflow = client or registry_client(tracking_uri)
     common = {

@@ -14,8 +14,8 @@ from typing import Any
 
 from shiplane.control.errors import InvalidRequestError
 from shiplane.control.view import CanaryView, ModelRef
-from shiplane.identity import CHALLENGER_ALIAS as CANARY_ALIAS
-from shiplane.identity import CHAMPION_ALIAS as STABLE_ALIAS
+from shiplane_contracts.identity import CHALLENGER_ALIAS as CANARY_ALIAS
+from shiplane_contracts.identity import CHAMPION_ALIAS as STABLE_ALIAS
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,12 @@ def _alias_version(client: Any | None, model: str, alias: str) -> str | None:
 
 
 def _from_view(
-    view: CanaryView | None, ref: ModelRef | None, annotated: str | None,
-    client: Any | None, model: str,
-) -> tuple[str | None, str]:  # fmt: skip
+    view: CanaryView | None,
+    ref: ModelRef | None,
+    annotated: str | None,
+    client: Any | None,
+    model: str,
+) -> tuple[str | None, str]:
     if annotated:
         return annotated, "InferenceService"
     if ref is not None and ref.alias:

@@ -9,7 +9,7 @@ Two canary styles exist in KServe:
 * **Standard** mode (KServe >= 0.20): ``spec.canary[]`` entries, each a
   ``predictor`` with a ``trafficPercent``. ``spec.predictor`` is stable.
 
-What a predictor serves is its pinned model URI (``shiplane.identity``); the
+What a predictor serves is its pinned model URI (``shiplane_contracts.identity``); the
 versions come from Shiplane's annotations first, then from those URIs.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from shiplane.control.audit import Action, parse_history
 from shiplane.control.errors import UnsupportedShapeError
-from shiplane.identity import (
+from shiplane_contracts.identity import (
     CANARY_VERSION_ANNOTATION,
     MODEL_NAME_ANNOTATION,
     MODEL_URI_ENV,

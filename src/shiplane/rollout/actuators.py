@@ -64,9 +64,13 @@ class InferenceServiceActuator:
         return f"InferenceService {self.namespace}/{self.name}"
 
     def set_canary_percent(self, percent: int) -> str:
-        outcome = execute(self.target, self.name, self.namespace,
-                          lambda obj: plans.plan_set_traffic(obj, percent),
-                          conflict_retries=3)  # fmt: skip
+        outcome = execute(
+            self.target,
+            self.name,
+            self.namespace,
+            lambda obj: plans.plan_set_traffic(obj, percent),
+            conflict_retries=3,
+        )
         return outcome.plan.message
 
     def _finish(self, action: Action, verdict: str, reason: str) -> list[str]:

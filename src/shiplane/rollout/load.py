@@ -31,12 +31,25 @@ class LocustLoad:
     def argv(self, duration_s: float) -> list[str]:
         """The command line for a run of ``duration_s`` seconds."""
         return [
-            sys.executable, "-m", "locust", "-f", str(self.locustfile),
-            "--headless", "--only-summary",
-            "-u", str(self.users), "-r", str(self.spawn_rate),
-            "-t", f"{max(1, round(duration_s))}s", "--stop-timeout", "2",
-            "--host", self.host, *self.extra_args,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(self.locustfile),
+            "--headless",
+            "--only-summary",
+            "-u",
+            str(self.users),
+            "-r",
+            str(self.spawn_rate),
+            "-t",
+            f"{max(1, round(duration_s))}s",
+            "--stop-timeout",
+            "2",
+            "--host",
+            self.host,
+            *self.extra_args,
+        ]
 
     def run(self, duration_s: float) -> str:
         """Run the load for ``duration_s``; returns a one-line summary.
@@ -53,9 +66,13 @@ class LocustLoad:
         try:
             with tempfile.TemporaryDirectory(prefix="shiplane-load-") as cwd:
                 done = subprocess.run(
-                    self.argv(duration_s), cwd=cwd, capture_output=True, text=True,
-                    timeout=duration_s + self.grace_s, check=False,
-                )  # fmt: skip
+                    self.argv(duration_s),
+                    cwd=cwd,
+                    capture_output=True,
+                    text=True,
+                    timeout=duration_s + self.grace_s,
+                    check=False,
+                )
         except subprocess.TimeoutExpired:
             return f"load: locust did not stop within {duration_s + self.grace_s:.0f}s"
         lines = (done.stdout + "\n" + done.stderr).splitlines()

@@ -45,8 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = RouterSettings(**parse_args(argv))
     except ValidationError as exc:
-        print(f"error: invalid router settings: {format_validation_error(exc)}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: invalid router settings: {format_validation_error(exc)}",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -76,13 +78,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{n}={config.variants[n].weight}% -> {config.variants[n].base_url}"
         for n in config.variants
     )
-    log.info("routing %s; fallback %s; shadow %s", layout, config.fallback,
-             config.shadow)  # fmt: skip
+    log.info(
+        "routing %s; fallback %s; shadow %s", layout, config.fallback, config.shadow
+    )
     # uvicorn picks these when installed (uvicorn[standard]); say which it got,
     # because the overhead target assumes both.
     fast = {m: importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools")}
-    log.info("uvloop %s, httptools %s",
-             *("yes" if fast[m] else "MISSING (slower)" for m in fast))  # fmt: skip
+    log.info(
+        "uvloop %s, httptools %s",
+        *("yes" if fast[m] else "MISSING (slower)" for m in fast),
+    )
     uvicorn.run(
         app,
         host=settings.host,

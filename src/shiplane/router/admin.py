@@ -82,9 +82,11 @@ class AdminAuth:
             return _error(
                 401,
                 "invalid bearer token",
-                {"www-authenticate": 'Bearer realm="shiplane-router", '
-                 'error="invalid_token"'},
-            )  # fmt: skip
+                {
+                    "www-authenticate": 'Bearer realm="shiplane-router", '
+                    'error="invalid_token"'
+                },
+            )
         return None
 
 

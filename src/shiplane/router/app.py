@@ -14,13 +14,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry
 
-from shiplane.asgi import Receive, Scope, Send
 from shiplane.router.admin import AdminAuth, admin_routes
 from shiplane.router.config import RouterConfig
 from shiplane.router.metrics import CONTENT_TYPE_LATEST, RouterMetrics
 from shiplane.router.proxy import Proxy
 from shiplane.router.routing import Routing
 from shiplane.router.settings import RouterSettings
+from shiplane_contracts.asgi import Receive, Scope, Send
 
 PROXIED_PREFIXES = ("/v1/", "/v2/")
 

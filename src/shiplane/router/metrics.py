@@ -1,5 +1,5 @@
 """The router's Prometheus collectors, built from the shared contract in
-:mod:`shiplane.metrics` (``ROUTER_*`` specs) on an injectable registry.
+:mod:`shiplane_contracts.metrics` (``ROUTER_*`` specs) on an injectable registry.
 
 Label semantics:
 
@@ -30,8 +30,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-from shiplane import metrics as contract
-from shiplane.collectors import Children, build
+from shiplane_contracts import metrics as contract
+from shiplane_contracts.collectors import Children, build
 
 __all__ = ["CONTENT_TYPE_LATEST", "RouterMetrics"]
 

@@ -30,15 +30,6 @@ import uuid
 
 import orjson
 
-from shiplane.asgi import (
-    BodyTooLarge,
-    ClientGone,
-    Receive,
-    Scope,
-    Send,
-    read_body,
-    respond,
-)
 from shiplane.router.assignment import key_point, random_point
 from shiplane.router.metrics import RouterMetrics
 from shiplane.router.routing import Routing
@@ -50,6 +41,15 @@ from shiplane.router.upstream import (
     UpstreamResponse,
     describe,
 )
+from shiplane_contracts.asgi import (
+    BodyTooLarge,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    respond,
+)
 
 VARIANT_HEADER = b"x-shiplane-variant"
 FALLBACK_FROM_HEADER = b"x-shiplane-fallback-from"
@@ -59,17 +59,33 @@ FALLBACK_FROM_HEADER = b"x-shiplane-fallback-from"
 # dropped because the body has already been read in full.
 _DROP_REQUEST = frozenset(
     {
-        b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
-        b"te", b"trailer", b"transfer-encoding", b"upgrade", b"host",
-        b"content-length", b"expect", VARIANT_HEADER, b"x-shiplane-shadow",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
+        b"expect",
+        VARIANT_HEADER,
+        b"x-shiplane-shadow",
     }
-)  # fmt: skip
+)
 _DROP_RESPONSE = frozenset(
     {
-        b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
-        b"te", b"trailer", b"transfer-encoding", b"upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
     }
-)  # fmt: skip
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +167,11 @@ class Proxy:
                 await _respond(
                     send,
                     *_json_error(
-                        400, f"x-shiplane-variant names unknown variant "
-                        f"{variant!r} (known: {known})"
+                        400,
+                        f"x-shiplane-variant names unknown variant "
+                        f"{variant!r} (known: {known})",
                     ),
-                )  # fmt: skip
+                )
                 return
         else:
             if key is None and sticky.cookie:
@@ -211,8 +228,9 @@ class Proxy:
             and fallback is not None
             and fallback != variant
         ):
-            log.warning("variant %s failed (%s); falling back to %s",
-                        variant, failure, fallback)  # fmt: skip
+            log.warning(
+                "variant %s failed (%s); falling back to %s", variant, failure, fallback
+            )
             if response is not None:
                 response.release()
             answered = fallback

@@ -420,9 +420,15 @@ def _serialize(
     body: bytes,
 ) -> bytes:
     lines = [
-        method.encode("latin-1"), b" ", endpoint.prefix, target, b" HTTP/1.1\r\n",
-        b"host: ", endpoint.host_header, b"\r\n",
-    ]  # fmt: skip
+        method.encode("latin-1"),
+        b" ",
+        endpoint.prefix,
+        target,
+        b" HTTP/1.1\r\n",
+        b"host: ",
+        endpoint.host_header,
+        b"\r\n",
+    ]
     for name, value in headers:
         lines += (name, b": ", value, b"\r\n")
     if body or method in ("POST", "PUT", "PATCH"):

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shiplane.profile import fingerprint
+from shiplane_contracts.profile import fingerprint
 from shiplane_training.config import DatasetConfig, Task
 from shiplane_training.errors import DataError
 
@@ -43,7 +43,7 @@ class Dataset:
 
     @property
     def fingerprint(self) -> str:
-        """sha256 of the exact feature and target bytes (see shiplane.profile)."""
+        """sha256 of the exact feature and target bytes (see the profile contract)."""
         return fingerprint(self.x, self.y)
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from shiplane.identity import CHALLENGER_ALIAS, CHAMPION_ALIAS
+from shiplane_contracts.identity import CHALLENGER_ALIAS, CHAMPION_ALIAS
 from shiplane_training.evaluate import HIGHER_IS_BETTER
 
 Outcome = Literal["champion", "passed", "failed"]
@@ -88,12 +88,19 @@ def compare(
     )
     if regression <= max_regression:
         return GateDecision(
-            "passed", f"{numbers}: not worse by more than {max_regression:g}",
-            metric, new_value, champion_value, champion_version,
-        )  # fmt: skip
+            "passed",
+            f"{numbers}: not worse by more than {max_regression:g}",
+            metric,
+            new_value,
+            champion_value,
+            champion_version,
+        )
     return GateDecision(
         "failed",
         f"{numbers}: worse by {regression:.4f}, more than the allowed "
         f"{max_regression:g}",
-        metric, new_value, champion_value, champion_version,
-    )  # fmt: skip
+        metric,
+        new_value,
+        champion_value,
+        champion_version,
+    )

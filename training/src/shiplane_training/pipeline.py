@@ -2,7 +2,7 @@
 and scaling, and the optional small hyperparameter search.
 
 The registry is closed on purpose: every estimator here has been checked to save
-with skops using only :data:`shiplane.modelformat.TRUSTED_TYPES`, so anything
+with skops using only :data:`shiplane_contracts.modelformat.TRUSTED_TYPES`, so anything
 training produces, serving can load.
 """
 

@@ -18,15 +18,15 @@ import numpy.typing as npt
 import skops.io as sio
 import yaml
 
-from shiplane.identity import CHAMPION_ALIAS
-from shiplane.mlflowclient import download_model_version, registry_client
-from shiplane.modelformat import (
+from shiplane_contracts.identity import CHAMPION_ALIAS
+from shiplane_contracts.mlflowclient import download_model_version, registry_client
+from shiplane_contracts.modelformat import (
     METADATA_KEY,
     PROFILE_FILENAME,
     TRUSTED_TYPES,
     model_data_path,
 )
-from shiplane.profile import PROFILE_SCHEMA_VERSION, ReferenceProfile
+from shiplane_contracts.profile import PROFILE_SCHEMA_VERSION, ReferenceProfile
 from shiplane_training.errors import ModelFormatError, TrackingUnavailableError
 
 CHAMPION: Final = CHAMPION_ALIAS
@@ -55,7 +55,7 @@ def assert_servable(model: Any) -> None:
     if extra:
         raise ModelFormatError(
             "the fitted model needs skops types serving does not trust: "
-            f"{', '.join(extra)} (see shiplane.modelformat.TRUSTED_TYPES)"
+            f"{', '.join(extra)} (see shiplane_contracts.modelformat.TRUSTED_TYPES)"
         )
 
 
@@ -270,7 +270,7 @@ class Registry:
 def profile_schema_metadata(
     task: str, feature_names: list[str], classes: list[Any] | None
 ) -> dict[str, Any]:
-    """``metadata.shiplane`` of the MLmodel file (see shiplane.modelformat)."""
+    """``metadata.shiplane`` of the MLmodel file (see modelformat)."""
     return {
         "task": task,
         "feature_names": feature_names,

@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 from sklearn.model_selection import train_test_split
 
-from shiplane.profile import build_profile, fingerprint
+from shiplane_contracts.profile import build_profile, fingerprint
 from shiplane_training import evaluate, gate
 from shiplane_training.config import TrainingConfig
 from shiplane_training.data import Dataset, load_dataset

@@ -10,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from shiplane.metrics import PREDICTION_FEATURE
-from shiplane.profile import CategoricalProfile, NumericProfile, ReferenceProfile
+from shiplane_contracts.metrics import PREDICTION_FEATURE
+from shiplane_contracts.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+)
 from shiplane_serving.drift.stats import binned_ks, ks_critical, psi, shares
 from shiplane_serving.drift.window import WindowCounts
 from shiplane_serving.protocol.common import Prediction
@@ -77,7 +81,7 @@ class DriftMonitor:
         width = max(len(f.edges) for f in features) or 1
         # Edges padded with +inf so one comparison bins every feature at once:
         # the count of edges <= v is searchsorted(edges, v, side="right"), the
-        # profile's rule (shiplane.profile.bin_indices).
+        # profile's rule (shiplane_contracts.profile.bin_indices).
         self._edges = np.full((len(features), width), np.inf)
         for j, f in enumerate(features):
             self._edges[j, : len(f.edges)] = f.edges

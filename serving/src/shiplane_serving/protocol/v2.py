@@ -33,9 +33,20 @@ from shiplane_serving.protocol.common import (
 )
 
 NUMERIC_DATATYPES: Final = frozenset(
-    {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64",
-     "UINT8", "UINT16", "UINT32", "UINT64"}
-)  # fmt: skip
+    {
+        "FP16",
+        "FP32",
+        "FP64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+    }
+)
 
 
 def _shape(tensor: dict[str, Any], where: str) -> list[int]:
@@ -203,18 +214,26 @@ def build_v2(
         if kind == "predict_proba" and prediction.proba is not None:
             proba = prediction.proba
             outputs.append(
-                {"name": "predict_proba", "shape": [rows, int(proba.shape[1])],
-                 "datatype": "FP64", "data": proba.ravel()}
-            )  # fmt: skip
+                {
+                    "name": "predict_proba",
+                    "shape": [rows, int(proba.shape[1])],
+                    "datatype": "FP64",
+                    "data": proba.ravel(),
+                }
+            )
         else:
             labels = prediction.labels
             data: Any = (
                 labels if labels.dtype.kind in "iufb" else labels.astype(str).tolist()
             )
             outputs.append(
-                {"name": "predict", "shape": [rows],
-                 "datatype": labels_datatype(labels), "data": data}
-            )  # fmt: skip
+                {
+                    "name": "predict",
+                    "shape": [rows],
+                    "datatype": labels_datatype(labels),
+                    "data": data,
+                }
+            )
     return orjson.dumps(
         {
             "model_name": model_name,

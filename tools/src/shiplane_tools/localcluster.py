@@ -19,7 +19,7 @@ KServe's reconciler meet the real thing. What it lacks on purpose: a kubelet
 * KServe's CRDs and manager in Standard (RawDeployment) mode, its webhooks
   registered with the API server, plus prometheus-operator's CRDs.
 
-``python -m shiplane.localcluster up|down|env --state DIR`` (``make cluster-up``,
+``python -m shiplane_tools.localcluster up|down|env --state DIR`` (``make cluster-up``,
 ``make cluster-down``) gives a person the same cluster.
 """
 
@@ -48,7 +48,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shiplane.localstack import (
+from shiplane_tools import repo
+from shiplane_tools.localstack import (
     LOOPBACK,
     ManagedProcess,
     StartError,
@@ -57,7 +58,7 @@ from shiplane.localstack import (
     stop_pidfile,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = repo.root()
 TOOLS_DIR = REPO / ".tools" / "controlplane"
 """Where scripts/controlplane-build.sh puts ``<component>-<version>/``."""
 VERSIONS_FILE = REPO / "scripts" / "controlplane.env"
@@ -1125,7 +1126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``up``: start a cluster that outlives this command; ``down``: stop it;
     ``env``: print its ``export KUBECONFIG=...``."""
     parser = argparse.ArgumentParser(
-        prog="python -m shiplane.localcluster",
+        prog="python -m shiplane_tools.localcluster",
         description="A local Kubernetes control plane (etcd, kube-apiserver, "
         "kube-controller-manager, KServe) on 127.0.0.1.",
     )

@@ -6,6 +6,10 @@ client's (``kubernetes.client.V1*``) describe every field by ``openapi_types``
 object with them catches an unknown or misspelt field and a value of the wrong
 type before anything reaches the API server.
 
+The chart tests walk every rendered InferenceService with it; the CLI does not
+need it (the API server, with KServe's CRD schema, refuses what it refuses), so
+it lives with the tests and the router image ships no kserve SDK.
+
 Types the SDK names but does not ship (the Knative ``KnativeCondition``,
 ``KnativeURL``, traffic targets, ...) are accepted as opaque objects; they only
 occur in ``status``, which Shiplane never writes.
@@ -16,7 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shiplane.control.errors import SchemaError
+
+class SchemaError(Exception):
+    """An object has a field the KServe schema does not know, or a value of the
+    wrong type."""
+
 
 ROOT_MODEL = "V1beta1InferenceService"
 
@@ -46,16 +54,6 @@ def _model_class(name: str) -> Any | None:
         if cls is not None and hasattr(cls, "openapi_types"):
             return cls
     return None
-
-
-def available() -> bool:
-    """Whether the ``kserve`` SDK (the schema's source) is installed; the CLI
-    validates only when it is (``pip install shiplane[kserve]`` or the image)."""
-    try:
-        import kserve.models  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def validate(obj: Any, model: str = ROOT_MODEL, path: str = "") -> list[str]:

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 LOOPBACK = "127.0.0.1"
 
@@ -150,19 +152,119 @@ def mlflow_server(workdir: Path, port: int | None = None) -> ManagedProcess:
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", LOOPBACK, "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
-        "--artifacts-destination", (workdir / "artifacts").as_uri(),
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{workdir / 'mlflow.db'}",
+        "--artifacts-destination",
+        (workdir / "artifacts").as_uri(),
         "--serve-artifacts",
-    ]  # fmt: skip
+    ]
     return ManagedProcess(
-        "mlflow", argv, workdir,
+        "mlflow",
+        argv,
+        workdir,
         # No job executor: its six huey worker processes serve MLflow's GenAI
         # jobs, which Shiplane does not use, and double the start-up time.
         env={"MLFLOW_TRACKING_URI": "", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         url=f"http://{LOOPBACK}:{port}",
-    )  # fmt: skip
+    )
+
+
+def serving_server(
+    workdir: Path,
+    model_uri: str,
+    model_name: str,
+    *,
+    name: str = "serving",
+    tracking_uri: str | None = None,
+    workers: int = 1,
+    grpc_port: int = 0,
+    extra: Sequence[str] = (),
+) -> ManagedProcess:
+    """``python -m shiplane_serving`` for one model on a free loopback port,
+    with its downloads and metric files under ``workdir/name``; gRPC only on a
+    ``grpc_port`` given. ``extra`` flags go last and win. Ready when
+    :func:`serving_ready` says so."""
+    port = free_port()
+    home = workdir / name
+    argv = [
+        sys.executable,
+        "-m",
+        "shiplane_serving",
+        "--model-uri",
+        model_uri,
+        "--model-name",
+        model_name,
+        "--host",
+        LOOPBACK,
+        "--http-port",
+        str(port),
+        "--grpc-port",
+        str(grpc_port),
+        "--workers",
+        str(workers),
+        "--download-dir",
+        str(home / "models"),
+        "--metrics-dir",
+        str(home / "metrics"),
+    ]
+    env = {}
+    if tracking_uri is not None:
+        argv += ["--tracking-uri", tracking_uri]
+        # MLflow's artifact download also reads its own variable: without it a
+        # models:/ download can look in ./mlflow.db (seen with mlflow 3.17).
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    return ManagedProcess(
+        name, [*argv, *extra], workdir, env, url=f"http://{LOOPBACK}:{port}"
+    )
+
+
+def serving_ready(server: ManagedProcess) -> bool:
+    return http_ok(f"{server.url}/v2/health/ready")
+
+
+def router_server(
+    workdir: Path,
+    config: Mapping[str, Any],
+    *,
+    name: str = "router",
+    env: Mapping[str, str] | None = None,
+    extra: Sequence[str] = (),
+) -> ManagedProcess:
+    """``python -m shiplane.router`` on a free loopback port, its ``config``
+    written to ``workdir/NAME.yaml``. Ready when :func:`router_ready` says so."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / f"{name}.yaml"
+    config_path.write_text(yaml.safe_dump(dict(config), sort_keys=False))
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "shiplane.router",
+        "--config",
+        str(config_path),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        *extra,
+    ]
+    return ManagedProcess(
+        name, argv, workdir, dict(env or {}), url=f"http://{LOOPBACK}:{port}"
+    )
+
+
+def router_ready(router: ManagedProcess) -> bool:
+    return http_ok(f"{router.url}/healthz")
 
 
 def prometheus_server(
@@ -209,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``make mlflow`` / ``make mlflow-stop``: a long-lived local MLflow server."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m shiplane.localstack")
+    parser = argparse.ArgumentParser(prog="python -m shiplane_tools.localstack")
     parser.add_argument("action", choices=["mlflow-start", "mlflow-stop"])
     parser.add_argument("--state", type=Path, default=Path(".shiplane"))
     parser.add_argument("--port", type=int, default=5000)

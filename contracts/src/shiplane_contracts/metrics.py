@@ -35,9 +35,23 @@ REQUEST_LABELS: Final = (MODEL, MODEL_VERSION, PROTOCOL, CODE)
 # Latency buckets: sub-millisecond resolution where an sklearn model lives,
 # up to 10 s for pathological batches.
 LATENCY_BUCKETS_S: Final = (
-    0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075,
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-)  # fmt: skip
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 BATCH_BUCKETS_ROWS: Final = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 Kind = Literal["counter", "gauge", "histogram"]
@@ -65,143 +79,174 @@ class MetricSpec:
 
 # ---- serving: requests -----------------------------------------------------
 REQUESTS = MetricSpec(
-    "shiplane_requests", "counter",
+    "shiplane_requests",
+    "counter",
     "Inference requests answered, by model version, protocol and HTTP status code.",
     REQUEST_LABELS,
-)  # fmt: skip
+)
 REQUEST_DURATION = MetricSpec(
-    "shiplane_request_duration_seconds", "histogram",
+    "shiplane_request_duration_seconds",
+    "histogram",
     "Time from request parsed to response ready, in seconds.",
-    (MODEL, MODEL_VERSION, PROTOCOL), LATENCY_BUCKETS_S,
-)  # fmt: skip
+    (MODEL, MODEL_VERSION, PROTOCOL),
+    LATENCY_BUCKETS_S,
+)
 REQUEST_ROWS = MetricSpec(
-    "shiplane_request_rows", "counter",
+    "shiplane_request_rows",
+    "counter",
     "Rows (instances) predicted, by model version.",
     MODEL_LABELS,
-)  # fmt: skip
+)
 INVALID_REQUESTS = MetricSpec(
-    "shiplane_invalid_requests", "counter",
+    "shiplane_invalid_requests",
+    "counter",
     "Requests rejected with a 4xx, by reason (bad_json, feature_count, type, "
     "non_finite, batch_too_large, unknown_model, ...).",
     (MODEL, REASON),
-)  # fmt: skip
+)
 
 # ---- serving: predictions and model ------------------------------------------
 PREDICTIONS = MetricSpec(
-    "shiplane_predictions", "counter",
+    "shiplane_predictions",
+    "counter",
     "Predicted classes (classification), by model version.",
     (MODEL, MODEL_VERSION, CLASS),
-)  # fmt: skip
+)
 PREDICTION_VALUE = MetricSpec(
-    "shiplane_prediction_value", "histogram",
+    "shiplane_prediction_value",
+    "histogram",
     "Predicted values (regression), by model version.",
     MODEL_LABELS,
     # Non-negative bounds: prometheus_client drops _sum when a bound is negative;
     # negative values still land in le="0". The __prediction__ drift gauge is the
     # exact, per-model comparison.
     (0.0, 1.0, 10.0, 25.0, 50.0, 100.0, 150.0, 200.0, 300.0, 500.0, 1e3, 1e4),
-)  # fmt: skip
+)
 MODEL_INFO = MetricSpec(
-    "shiplane_model_info", "gauge",
+    "shiplane_model_info",
+    "gauge",
     "Always 1 for each loaded model; labels name the version, alias and run.",
     (MODEL, MODEL_VERSION, ALIAS, RUN_ID),
-)  # fmt: skip
+)
 MODEL_REGISTRY_VERSION = MetricSpec(
-    "shiplane_model_registry_version_number", "gauge",
+    "shiplane_model_registry_version_number",
+    "gauge",
     "The MLflow registry version a server serves, as a number (only for registry "
     "versions): pinned versions only grow, so the rules call the newest of the "
     "versions serving a model its canary and the oldest its stable.",
     MODEL_LABELS,
-)  # fmt: skip
+)
 MODEL_READY = MetricSpec(
-    "shiplane_model_ready", "gauge",
+    "shiplane_model_ready",
+    "gauge",
     "1 when the model is loaded and serving, 0 while loading or after a failure.",
     (MODEL,),
-)  # fmt: skip
+)
 
 # ---- serving: drift ------------------------------------------------------------
 DRIFT_PSI = MetricSpec(
-    "shiplane_drift_psi", "gauge",
+    "shiplane_drift_psi",
+    "gauge",
     "Population Stability Index of a feature (or of the prediction, "
-    "feature=\"__prediction__\") over the current window vs the reference profile.",
+    'feature="__prediction__") over the current window vs the reference profile.',
     (MODEL, MODEL_VERSION, FEATURE),
-)  # fmt: skip
+)
 DRIFT_KS = MetricSpec(
-    "shiplane_drift_ks", "gauge",
+    "shiplane_drift_ks",
+    "gauge",
     "KS statistic (max CDF distance, on the profile's bins) of a feature over the "
     "current window vs the reference profile.",
     (MODEL, MODEL_VERSION, FEATURE),
-)  # fmt: skip
+)
 DRIFT_SHARE = MetricSpec(
-    "shiplane_drift_share", "gauge",
+    "shiplane_drift_share",
+    "gauge",
     "Share (0..1) of input features whose drift is above threshold.",
     MODEL_LABELS,
-)  # fmt: skip
+)
 DRIFT_WINDOW_ROWS = MetricSpec(
-    "shiplane_drift_window_rows", "gauge",
+    "shiplane_drift_window_rows",
+    "gauge",
     "Rows in the current drift window (drift gauges mean little below the "
     "configured minimum).",
     MODEL_LABELS,
-)  # fmt: skip
+)
 PREDICTION_FEATURE: Final = "__prediction__"
 
 # ---- serving: feedback (ground truth) -------------------------------------------
 FEEDBACK = MetricSpec(
-    "shiplane_feedback", "counter",
+    "shiplane_feedback",
+    "counter",
     "Ground-truth labels received for earlier requests: outcome correct|incorrect "
     "(classification) or scored (regression).",
     (MODEL, MODEL_VERSION, OUTCOME),
-)  # fmt: skip
+)
 FEEDBACK_ABSOLUTE_ERROR = MetricSpec(
-    "shiplane_feedback_absolute_error", "counter",
+    "shiplane_feedback_absolute_error",
+    "counter",
     "Sum of |prediction - truth| over scored feedback (regression); divide by "
-    "shiplane_feedback_total{outcome=\"scored\"} for the online MAE.",
+    'shiplane_feedback_total{outcome="scored"} for the online MAE.',
     MODEL_LABELS,
-)  # fmt: skip
+)
 FEEDBACK_UNKNOWN = MetricSpec(
-    "shiplane_feedback_unknown", "counter",
+    "shiplane_feedback_unknown",
+    "counter",
     "Feedback for request ids this server does not know (expired or never seen).",
     (MODEL,),
-)  # fmt: skip
+)
 
 # ---- serving: batching --------------------------------------------------------------
 BATCH_ROWS = MetricSpec(
-    "shiplane_batch_rows", "histogram",
+    "shiplane_batch_rows",
+    "histogram",
     "Rows per model call after opportunistic batching.",
-    (MODEL, MODEL_VERSION), BATCH_BUCKETS_ROWS,
-)  # fmt: skip
+    (MODEL, MODEL_VERSION),
+    BATCH_BUCKETS_ROWS,
+)
 BATCH_QUEUE_DEPTH = MetricSpec(
-    "shiplane_batch_queue_depth", "gauge",
+    "shiplane_batch_queue_depth",
+    "gauge",
     "Requests waiting for the model when the last batch was taken.",
     MODEL_LABELS,
-)  # fmt: skip
+)
 
 # ---- router -------------------------------------------------------------------------
 ROUTER_REQUESTS = MetricSpec(
-    "shiplane_router_requests", "counter",
+    "shiplane_router_requests",
+    "counter",
     "Requests the A/B router answered, by the variant that answered and status code.",
-    (VARIANT, CODE), component="router",
-)  # fmt: skip
+    (VARIANT, CODE),
+    component="router",
+)
 ROUTER_REQUEST_DURATION = MetricSpec(
-    "shiplane_router_request_duration_seconds", "histogram",
+    "shiplane_router_request_duration_seconds",
+    "histogram",
     "End-to-end time through the router (proxy hop included), by variant.",
-    (VARIANT,), LATENCY_BUCKETS_S, component="router",
-)  # fmt: skip
+    (VARIANT,),
+    LATENCY_BUCKETS_S,
+    component="router",
+)
 ROUTER_SHADOW_REQUESTS = MetricSpec(
-    "shiplane_router_shadow_requests", "counter",
+    "shiplane_router_shadow_requests",
+    "counter",
     "Mirrored requests sent to a shadow variant, by outcome (ok|error|dropped).",
-    (VARIANT, OUTCOME), component="router",
-)  # fmt: skip
+    (VARIANT, OUTCOME),
+    component="router",
+)
 ROUTER_FALLBACKS = MetricSpec(
-    "shiplane_router_fallbacks", "counter",
+    "shiplane_router_fallbacks",
+    "counter",
     "Requests answered by the fallback because the chosen variant failed.",
-    (VARIANT,), component="router",
-)  # fmt: skip
+    (VARIANT,),
+    component="router",
+)
 ROUTER_VARIANT_WEIGHT = MetricSpec(
-    "shiplane_router_variant_weight", "gauge",
+    "shiplane_router_variant_weight",
+    "gauge",
     "Configured traffic weight (0..100) of each variant.",
-    (VARIANT,), component="router",
-)  # fmt: skip
+    (VARIANT,),
+    component="router",
+)
 
 ALL: Final[tuple[MetricSpec, ...]] = tuple(
     v for v in list(globals().values()) if isinstance(v, MetricSpec)

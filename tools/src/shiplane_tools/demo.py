@@ -32,21 +32,20 @@ from pathlib import Path
 from typing import TextIO
 
 import httpx
-import yaml
 
-from shiplane import localstack
-from shiplane.identity import (
+from shiplane.router.client import RouterAdminClient
+from shiplane_contracts.identity import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     PREVIOUS_ALIAS,
     parse_models_uri,
     pinned_uri,
 )
-from shiplane.localstack import LOOPBACK, ManagedProcess, StartError, http_ok
-from shiplane.router.client import RouterAdminClient
+from shiplane_tools import localstack, repo
+from shiplane_tools.localstack import ManagedProcess, StartError, http_ok
 
 MODEL_NAME = "breast-cancer"
-REPO = Path(__file__).resolve().parents[2]
+REPO = repo.root()
 CHAMPION_CONFIG = REPO / "training/configs/breast_cancer.yaml"
 CHALLENGER_CONFIG = REPO / "training/configs/breast_cancer_challenger.yaml"
 # The promotion behind the router: one analyzed step, then 100%. Each interval
@@ -167,7 +166,7 @@ def stop(state: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m shiplane.demo",
+        prog="python -m shiplane_tools.demo",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -224,7 +223,7 @@ def run(demo: Demo) -> None:
 
     with demo.step("Resolve the aliases once: pods get pinned versions"):
         servers = [
-            _resolve(demo, role, alias, mlflow_url, mlflow_env)
+            _resolve(demo, role, alias, mlflow_url)
             for role, alias in (
                 ("stable", CHAMPION_ALIAS),
                 ("canary", CHALLENGER_ALIAS),
@@ -282,9 +281,14 @@ def run(demo: Demo) -> None:
                 f"steps {ROLLOUT_STEPS}"
             ):
                 outcome = _promote(
-                    demo, urls["router"], token_file, prometheus_url, mlflow_url,
-                    stable, canary,
-                )  # fmt: skip
+                    demo,
+                    urls["router"],
+                    token_file,
+                    prometheus_url,
+                    mlflow_url,
+                    stable,
+                    canary,
+                )
         if outcome != "promoted":
             why = (
                 f"the analysis said {demo.summary['analysis']}"
@@ -294,8 +298,9 @@ def run(demo: Demo) -> None:
             with demo.step(f"Roll back v{canary.version}: {why}"):
                 if outcome != "rolled back":  # the rollout leaves it rolled back
                     verdict = str(demo.summary["analysis"]).lower()
-                    outcome = _rollback(router, mlflow_url, stable, canary,
-                                        verdict, why)  # fmt: skip
+                    outcome = _rollback(
+                        router, mlflow_url, stable, canary, verdict, why
+                    )
                 print(
                     f"    @{CHAMPION_ALIAS} stays v{stable.version}; "
                     "nothing was promoted"
@@ -330,15 +335,13 @@ def _train(config: Path, env: dict[str, str], what: str) -> None:
 
 
 def _aliases(mlflow_url: str) -> dict[str, str]:
-    from shiplane.mlflowclient import registry_client
+    from shiplane_contracts.mlflowclient import registry_client
 
     model = registry_client(mlflow_url).get_registered_model(MODEL_NAME)
     return {alias: str(version) for alias, version in model.aliases.items()}
 
 
-def _resolve(
-    demo: Demo, role: str, alias: str, mlflow_url: str, env: dict[str, str]
-) -> Server:
+def _resolve(demo: Demo, role: str, alias: str, mlflow_url: str) -> Server:
     """Resolve ``models:/NAME@alias`` now, once, into the server that serves the
     version it names for as long as it lives."""
     from shiplane.control.errors import ControlError
@@ -350,15 +353,13 @@ def _resolve(
         version = resolve_version(named, mlflow_url)
     except ControlError as exc:
         raise DemoError(str(exc)) from None
-    port = localstack.free_port()
-    argv = [
-        sys.executable, "-m", "shiplane_serving",
-        "--model-uri", pinned_uri(MODEL_NAME, version), "--model-name", MODEL_NAME,
-        "--host", LOOPBACK, "--http-port", str(port),
-        "--grpc-port", str(localstack.free_port()),
-    ]  # fmt: skip
-    proc = ManagedProcess(
-        f"serving-v{version}", argv, demo.workdir, env, url=f"http://{LOOPBACK}:{port}"
+    proc = localstack.serving_server(
+        demo.workdir,
+        pinned_uri(MODEL_NAME, version),
+        MODEL_NAME,
+        name=f"serving-v{version}",
+        tracking_uri=mlflow_url,
+        grpc_port=localstack.free_port(),
     )
     server = Server(role, alias, version, proc)
     print(f"    resolved {named} -> {server.uri}  ({role})")
@@ -368,32 +369,21 @@ def _resolve(
 def _start_router(demo: Demo, urls: dict[str, str], token_file: Path) -> str:
     token_file.write_text(secrets.token_urlsafe(24))
     token_file.chmod(0o600)
-    config = demo.workdir / "router.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "variants": {
-                    "stable": {
-                        "url": urls["stable"],
-                        "weight": 100 - demo.canary_percent,
-                    },
-                    "canary": {"url": urls["canary"], "weight": demo.canary_percent},
-                },
-                "fallback": "stable",
-                "sticky": {"header": "x-user-id", "cookie": None},
-            },
-            sort_keys=False,
-        )
-    )
-    port = localstack.free_port()
-    router = ManagedProcess(
-        "router",
-        [sys.executable, "-m", "shiplane.router", "--config", str(config),
-         "--host", LOOPBACK, "--port", str(port)],
+    router = localstack.router_server(
         demo.workdir,
-        {"SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(token_file)},
-        url=f"http://{LOOPBACK}:{port}",
-    )  # fmt: skip
+        {
+            "variants": {
+                "stable": {
+                    "url": urls["stable"],
+                    "weight": 100 - demo.canary_percent,
+                },
+                "canary": {"url": urls["canary"], "weight": demo.canary_percent},
+            },
+            "fallback": "stable",
+            "sticky": {"header": "x-user-id", "cookie": None},
+        },
+        env={"SHIPLANE_ROUTER_ADMIN_TOKEN_FILE": str(token_file)},
+    )
     url = demo.launch(router, "/healthz", 60)
     # `make loadtest` aims at the demo's router by default.
     (demo.workdir / "router.url").write_text(url)
@@ -494,12 +484,23 @@ def _load(demo: Demo, router_url: str) -> dict[str, object]:
 def _analyze(
     prometheus_url: str, mlflow_url: str, stable: Server, canary: Server
 ) -> int:
-    return _shiplane([
-        "analyze", MODEL_NAME, "--no-kube",
-        "--prometheus-url", prometheus_url, "--mlflow-uri", mlflow_url,
-        "--stable-version", stable.version, "--canary-version", canary.version,
-        "--window", "2m",
-    ])  # fmt: skip
+    return _shiplane(
+        [
+            "analyze",
+            MODEL_NAME,
+            "--no-kube",
+            "--prometheus-url",
+            prometheus_url,
+            "--mlflow-uri",
+            mlflow_url,
+            "--stable-version",
+            stable.version,
+            "--canary-version",
+            canary.version,
+            "--window",
+            "2m",
+        ]
+    )
 
 
 def _promote(
@@ -512,23 +513,55 @@ def _promote(
     canary: Server,
 ) -> str:
     """``shiplane rollout`` behind the router, under a short load per step."""
-    code = _shiplane([
-        "rollout", MODEL_NAME, "--no-kube", "--actuator", "router",
-        "--router-url", router_url, "--router-token-file", str(token_file),
-        "--model", MODEL_NAME,
-        "--stable-version", stable.version, "--canary-version", canary.version,
-        "--steps", ROLLOUT_STEPS, "--interval", f"{ROLLOUT_INTERVAL_S}s",
-        "--max-failures", "1",
-        "--prometheus-url", prometheus_url, "--mlflow-uri", mlflow_url,
-        "--locustfile", str(REPO / "loadtests/v1.py"), "--load-host", router_url,
-        "--load-users", str(demo.users),
-        f"--load-arg=--payload-file={demo.workdir / 'payloads.json'}",
-        f"--load-arg=--model-name={MODEL_NAME}",
-        # Two versions, the router and Locust share the machine's cores: compare
-        # latency loosely; tests/analysis checks the latency rule itself.
-        "--min-requests", "20", "--max-p95-ratio", "3", "--max-p99-ratio", "5",
-        "--latency-min-delta-s", "0.05", "--actor", "make-demo",
-    ])  # fmt: skip
+    code = _shiplane(
+        [
+            "rollout",
+            MODEL_NAME,
+            "--no-kube",
+            "--actuator",
+            "router",
+            "--router-url",
+            router_url,
+            "--router-token-file",
+            str(token_file),
+            "--model",
+            MODEL_NAME,
+            "--stable-version",
+            stable.version,
+            "--canary-version",
+            canary.version,
+            "--steps",
+            ROLLOUT_STEPS,
+            "--interval",
+            f"{ROLLOUT_INTERVAL_S}s",
+            "--max-failures",
+            "1",
+            "--prometheus-url",
+            prometheus_url,
+            "--mlflow-uri",
+            mlflow_url,
+            "--locustfile",
+            str(REPO / "loadtests/v1.py"),
+            "--load-host",
+            router_url,
+            "--load-users",
+            str(demo.users),
+            f"--load-arg=--payload-file={demo.workdir / 'payloads.json'}",
+            f"--load-arg=--model-name={MODEL_NAME}",
+            # Two versions, the router and Locust share the machine's cores: compare
+            # latency loosely; tests/analysis checks the latency rule itself.
+            "--min-requests",
+            "20",
+            "--max-p95-ratio",
+            "3",
+            "--max-p99-ratio",
+            "5",
+            "--latency-min-delta-s",
+            "0.05",
+            "--actor",
+            "make-demo",
+        ]
+    )
     if code == 130:
         raise KeyboardInterrupt
     return {0: "promoted", 1: "rolled back"}.get(code, f"did not start (exit {code})")
@@ -548,9 +581,15 @@ def _rollback(
     from shiplane.rollout.actuators import RouterActuator
 
     actuator = RouterActuator(
-        router, "stable", "canary", MODEL_NAME, stable.version, canary.version,
-        mlflow_url, "make-demo",
-    )  # fmt: skip
+        router,
+        "stable",
+        "canary",
+        MODEL_NAME,
+        stable.version,
+        canary.version,
+        mlflow_url,
+        "make-demo",
+    )
     try:
         lines = actuator.rollback(verdict, f"make demo: {why}")
     except ControlError as exc:

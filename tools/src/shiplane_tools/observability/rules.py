@@ -8,14 +8,9 @@ from typing import Any
 
 import yaml
 
-RULES_FILE = (
-    Path(__file__).resolve().parents[3]
-    / "charts"
-    / "shiplane"
-    / "files"
-    / "rules"
-    / "shiplane.rules.yaml"
-)
+from shiplane_tools import repo
+
+RULES_FILE = repo.root() / "charts/shiplane/files/rules/shiplane.rules.yaml"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """prometheus_client collectors built from the metrics contract
-(:mod:`shiplane.metrics`), for the serving runtime and the router alike: one
-place decides how a :class:`~shiplane.metrics.MetricSpec` becomes a collector,
+(:mod:`shiplane_contracts.metrics`), for the serving runtime and the router alike: one
+place decides how a :class:`~shiplane_contracts.metrics.MetricSpec` becomes a collector,
 so a family's type, help, labels and buckets cannot differ between the two.
 """
 
@@ -11,12 +11,20 @@ from typing import Any, Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from shiplane.metrics import MetricSpec
+from shiplane_contracts.metrics import MetricSpec
 
 GaugeMode = Literal[
-    "all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum",
-    "mostrecent", "livemostrecent",
-]  # fmt: skip
+    "all",
+    "liveall",
+    "min",
+    "livemin",
+    "max",
+    "livemax",
+    "sum",
+    "livesum",
+    "mostrecent",
+    "livemostrecent",
+]
 """prometheus_client's ``multiprocess_mode`` of a gauge."""
 
 

@@ -1,10 +1,10 @@
 """Shiplane's Grafana dashboards, as code (grafana-foundation-sdk).
 
-``python -m shiplane.observability.dashboards`` writes one JSON file per dashboard
+``python -m shiplane_tools.observability.dashboards`` writes one JSON file per dashboard
 to ``charts/shiplane/files/dashboards/``; the chart turns each into a ConfigMap for
 Grafana's dashboard sidecar. ``--check`` fails when the committed JSON is stale.
 
-Every query reads series of the metrics contract (``shiplane.metrics``) or
+Every query reads series of the metrics contract (``shiplane_contracts.metrics``) or
 recording rules of ``charts/shiplane/files/rules/shiplane.rules.yaml``; tests check
 both the names and, against a real Prometheus scraping a real model server, that
 every panel returns data.
@@ -31,12 +31,10 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 
-from shiplane import generated
-from shiplane import metrics as m
+from shiplane_contracts import metrics as m
+from shiplane_tools import generated, repo
 
-DASHBOARDS_DIR = (
-    Path(__file__).resolve().parents[3] / "charts" / "shiplane" / "files" / "dashboards"
-)
+DASHBOARDS_DIR = repo.root() / "charts" / "shiplane" / "files" / "dashboards"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["shiplane", "kserve", "mlops"]
 
@@ -794,7 +792,9 @@ def panel_queries(directory: Path = DASHBOARDS_DIR) -> list[tuple[str, str, str]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the dashboards, or with ``--check`` report stale ones (exit 1)."""
-    parser = argparse.ArgumentParser(prog="python -m shiplane.observability.dashboards")
+    parser = argparse.ArgumentParser(
+        prog="python -m shiplane_tools.observability.dashboards"
+    )
     parser.add_argument("--out", type=Path, default=DASHBOARDS_DIR)
     parser.add_argument("--check", action="store_true", help="fail if files are stale")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 compares live traffic to.
 
 It is a shared, versioned contract. Training writes it next to the model (see
-:mod:`shiplane.modelformat`); serving reads it. Both sides bin values with
+:mod:`shiplane_contracts.modelformat`); serving reads it. Both sides bin values with
 :func:`bin_indices`, so a value always lands in the same bin on either side.
 
 Numeric columns are cut into equal-frequency bins from the reference quantiles

@@ -1,6 +1,6 @@
 """manifests/: the chart rendered as plain YAML, for clusters without Helm.
 
-``python -m shiplane.manifests`` renders ``charts/shiplane`` with its defaults
+``python -m shiplane_tools.manifests`` renders ``charts/shiplane`` with its defaults
 (release and namespace ``shiplane``) into ``manifests/shiplane.yaml``, and one
 example InferenceService per canary style into ``manifests/examples/`` (from
 the chart's ci scenarios). ``--check`` fails when a committed file differs from
@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shiplane import generated
+from shiplane_tools import generated, repo
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = repo.root()
 CHART = REPO / "charts" / "shiplane"
 MANIFESTS = REPO / "manifests"
 RELEASE = NAMESPACE = "shiplane"
@@ -103,7 +103,7 @@ def write_all(directory: Path = MANIFESTS) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Regenerate manifests/, or with ``--check`` report stale files (exit 1)."""
-    parser = argparse.ArgumentParser(prog="python -m shiplane.manifests")
+    parser = argparse.ArgumentParser(prog="python -m shiplane_tools.manifests")
     parser.add_argument("--out", type=Path, default=MANIFESTS)
     parser.add_argument("--check", action="store_true", help="fail if stale")
     args = parser.parse_args(argv)
