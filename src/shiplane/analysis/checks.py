@@ -3,6 +3,8 @@ passes, fails or cannot tell."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from shiplane.analysis.settings import AnalysisSettings
 from shiplane.analysis.stats import ratio, two_proportion_ztest
 from shiplane.analysis.verdict import CheckResult, Outcome
@@ -16,39 +18,27 @@ def traffic(
     A canary without traffic is never passed (it would pass every other check
     vacuously: flagger#883, flagger#1581).
     """
-    threshold = f">= {s.min_requests} requests each"
+    result = partial(
+        CheckResult, "requests", stable, canary, f">= {s.min_requests} requests each"
+    )
     if not canary:
-        return CheckResult(
-            "requests",
-            stable,
-            canary,
-            threshold,
+        return result(
             Outcome.INCONCLUSIVE,
             "canary got no traffic in the window (or its series is "
             "missing): refusing to judge it",
         )
     if not stable:
-        return CheckResult(
-            "requests",
-            stable,
-            canary,
-            threshold,
+        return result(
             Outcome.INCONCLUSIVE,
             "stable got no traffic in the window: nothing to compare against",
         )
     if canary < s.min_requests or stable < s.min_requests:
-        return CheckResult(
-            "requests",
-            stable,
-            canary,
-            threshold,
+        return result(
             Outcome.INCONCLUSIVE,
             f"too few requests (canary {canary:.0f}, stable "
             f"{stable:.0f}; need {s.min_requests})",
         )
-    return CheckResult(
-        "requests", stable, canary, threshold, Outcome.PASS, "enough traffic on both"
-    )
+    return result(Outcome.PASS, "enough traffic on both")
 
 
 def error_rate(
@@ -76,46 +66,23 @@ def error_rate(
         canary_errors or 0.0, canary_requests, stable_errors or 0.0, stable_requests
     )
     details = {"z": round(test.z, 4), "p_value": round(test.p_value, 6)}
+    result = partial(CheckResult, "error rate", rate_s, rate_c, threshold)
     if min(canary_requests, stable_requests) < s.min_requests:
-        return CheckResult(
-            "error rate",
-            rate_s,
-            rate_c,
-            threshold,
-            Outcome.INCONCLUSIVE,
-            "below the minimum sample size",
-            details,
-        )
+        return result(Outcome.INCONCLUSIVE, "below the minimum sample size", details)
     if rate_c > s.max_error_rate:
-        return CheckResult(
-            "error rate",
-            rate_s,
-            rate_c,
-            threshold,
+        return result(
             Outcome.FAIL,
             f"canary error rate {rate_c:.2%} above {s.max_error_rate:.2%}",
             details,
         )
     if test.p_value < s.error_alpha and rate_c - rate_s > s.error_min_delta:
-        return CheckResult(
-            "error rate",
-            rate_s,
-            rate_c,
-            threshold,
+        return result(
             Outcome.FAIL,
             f"canary errors significantly more ({rate_c:.2%} vs "
             f"{rate_s:.2%}, p={test.p_value:.4g})",
             details,
         )
-    return CheckResult(
-        "error rate",
-        rate_s,
-        rate_c,
-        threshold,
-        Outcome.PASS,
-        f"p={test.p_value:.3g}",
-        details,
-    )
+    return result(Outcome.PASS, f"p={test.p_value:.3g}", details)
 
 
 def latency(
@@ -127,65 +94,39 @@ def latency(
 ) -> CheckResult:
     """A latency quantile: canary/stable ratio, with an absolute slack."""
     threshold = f"ratio <= {max_ratio:g} (or < +{s.latency_min_delta_s * 1000:g} ms)"
+    result = partial(CheckResult, name, stable, canary, threshold)
     if stable is None or canary is None:
         missing = "canary" if canary is None else "stable"
-        return CheckResult(
-            name,
-            stable,
-            canary,
-            threshold,
-            Outcome.INCONCLUSIVE,
-            f"no latency data for {missing} in the window",
+        return result(
+            Outcome.INCONCLUSIVE, f"no latency data for {missing} in the window"
         )
     r = ratio(canary, stable)
     details = {"ratio": round(r, 4) if r != float("inf") else -1.0}
     if r > max_ratio and canary - stable >= s.latency_min_delta_s:
-        return CheckResult(
-            name,
-            stable,
-            canary,
-            threshold,
+        return result(
             Outcome.FAIL,
             f"canary {r:.2f}x slower ({canary * 1000:.1f} ms vs "
             f"{stable * 1000:.1f} ms)",
             details,
         )
-    return CheckResult(
-        name, stable, canary, threshold, Outcome.PASS, f"ratio {r:.2f}", details
-    )
+    return result(Outcome.PASS, f"ratio {r:.2f}", details)
 
 
 def drift(
     stable: float | None, canary: float | None, s: AnalysisSettings
 ) -> CheckResult:
     """Share of the canary's input features drifted from its reference."""
-    threshold = f"<= {s.max_drift_share:g}"
+    result = partial(
+        CheckResult, "drift share", stable, canary, f"<= {s.max_drift_share:g}"
+    )
     if canary is None:
-        return CheckResult(
-            "drift share",
-            stable,
-            canary,
-            threshold,
-            Outcome.INCONCLUSIVE,
-            "no drift gauge for the canary",
-        )
+        return result(Outcome.INCONCLUSIVE, "no drift gauge for the canary")
     if canary > s.max_drift_share:
-        return CheckResult(
-            "drift share",
-            stable,
-            canary,
-            threshold,
+        return result(
             Outcome.FAIL,
             f"{canary:.0%} of features drifted (max {s.max_drift_share:.0%})",
         )
-    return CheckResult(
-        "drift share",
-        stable,
-        canary,
-        threshold,
-        Outcome.PASS,
-        f"{canary:.0%} of features drifted",
-    )
+    return result(Outcome.PASS, f"{canary:.0%} of features drifted")
 
 
 def accuracy(
@@ -221,22 +162,11 @@ def accuracy(
         "feedback_canary": n_c,
         "feedback_stable": n_s,
     }
+    result = partial(CheckResult, "accuracy", acc_s, acc_c, threshold)
     if test.p_value < s.accuracy_alpha and acc_s - acc_c > s.max_accuracy_drop:
-        return CheckResult(
-            "accuracy",
-            acc_s,
-            acc_c,
-            threshold,
+        return result(
             Outcome.FAIL,
             f"canary accuracy {acc_c:.1%} vs {acc_s:.1%} (p={test.p_value:.4g})",
             details,
         )
-    return CheckResult(
-        "accuracy",
-        acc_s,
-        acc_c,
-        threshold,
-        Outcome.PASS,
-        f"p={test.p_value:.3g}",
-        details,
-    )
+    return result(Outcome.PASS, f"p={test.p_value:.3g}", details)

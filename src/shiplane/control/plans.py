@@ -92,6 +92,11 @@ def _plan(
     )
 
 
+def _nothing_to_do(action: Action, isvc: JsonDict, message: str, **extra: Any) -> Plan:
+    """A plan that changes nothing (the object is already as asked)."""
+    return _plan(action, isvc, copy.deepcopy(isvc), message, **extra)
+
+
 def _without_status(obj: JsonDict) -> JsonDict:
     # The status subresource is KServe's to write; a main-resource patch never
     # touches it, so it is left out of the diff.
@@ -238,10 +243,9 @@ def plan_set_traffic(isvc: JsonDict, percent: int) -> Plan:
     if not view.has_canary:
         raise NoCanaryError(_no_canary_message(view, "set traffic"))
     if view.canary_percent == percent:
-        return _plan(
+        return _nothing_to_do(
             Action.SET_TRAFFIC,
             isvc,
-            copy.deepcopy(isvc),
             f"{view.name}: canary already gets {percent}%, nothing to do",
             to_version=view.canary_version,
             model_name=view.model_name,
@@ -272,10 +276,9 @@ def plan_promote(isvc: JsonDict, ctx: AuditContext) -> Plan:
     """
     view = inspect(isvc)
     if not view.has_canary:
-        return _plan(
+        return _nothing_to_do(
             Action.PROMOTE,
             isvc,
-            copy.deepcopy(isvc),
             f"{view.name}: no canary to promote (already promoted?), nothing to do",
             to_version=view.stable_version,
             model_name=view.model_name,
@@ -329,10 +332,9 @@ def plan_rollback(isvc: JsonDict, ctx: AuditContext) -> Plan:
     if not view.has_canary:
         raise NoCanaryError(_no_canary_message(view, "roll back"))
     if view.canary_percent == 0:
-        return _plan(
+        return _nothing_to_do(
             Action.ROLLBACK,
             isvc,
-            copy.deepcopy(isvc),
             f"{view.name}: canary {_v(view.canary_version)} already gets 0%, "
             "nothing to do",
             from_version=view.canary_version,

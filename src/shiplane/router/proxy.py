@@ -55,37 +55,28 @@ VARIANT_HEADER = b"x-shiplane-variant"
 FALLBACK_FROM_HEADER = b"x-shiplane-fallback-from"
 
 # Hop-by-hop headers (RFC 9110 7.6.1) are the connection's, not the message's.
+_HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
 # Host and Content-Length are recomputed for the upstream hop; Expect is
 # dropped because the body has already been read in full.
-_DROP_REQUEST = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"host",
-        b"content-length",
-        b"expect",
-        VARIANT_HEADER,
-        b"x-shiplane-shadow",
-    }
-)
-_DROP_RESPONSE = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
+_DROP_REQUEST = _HOP_BY_HOP | {
+    b"host",
+    b"content-length",
+    b"expect",
+    VARIANT_HEADER,
+    b"x-shiplane-shadow",
+}
+_DROP_RESPONSE = _HOP_BY_HOP
 
 log = logging.getLogger(__name__)
 
