@@ -21,6 +21,7 @@ UNIT_SUFFIXES = (
     "_share",
     "_info",
     "_ready",
+    "_missing",  # 0/1 state gauges, like _ready
     "_depth",
     "_weight",
     "_value",

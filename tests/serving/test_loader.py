@@ -129,7 +129,7 @@ def test_backoff_gives_up_at_once_on_fatal_errors() -> None:
     assert calls == []
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "untrusted", "no_profile"])
+@pytest.mark.parametrize("damage", ["corrupt", "untrusted"])
 def test_a_model_that_fails_to_load_never_serves(
     local_model_dir: Path, tmp_path: Path, damage: str
 ) -> None:
@@ -137,8 +137,6 @@ def test_a_model_that_fails_to_load_never_serves(
     shutil.copytree(local_model_dir, broken)
     if damage == "corrupt":
         (broken / "model.skops").write_bytes(b"PK\x03\x04 not a model")
-    elif damage == "no_profile":
-        shutil.rmtree(broken / "extra_files")
     else:
         import skops.io
         from sklearn.pipeline import make_pipeline
@@ -152,3 +150,21 @@ def test_a_model_that_fails_to_load_never_serves(
     assert not model.ready and model.load_error
     with pytest.raises(ModelNotReady):
         model.require_ready()
+
+
+def test_a_model_without_a_profile_serves_with_drift_off(
+    local_model_dir: Path, tmp_path: Path
+) -> None:
+    """A version logged without Shiplane's profile is Ready; its drift is off and
+    the baseline-missing gauge says so."""
+    bare = tmp_path / "bare"
+    shutil.copytree(local_model_dir, bare)
+    shutil.rmtree(bare / "extra_files")
+    model = model_for(str(bare), tmp_path)
+    assert model.load(), model.load_error
+    assert model.ready and model.drift is None
+    exposition = model.metrics.render()[0].decode()
+    assert (
+        f'shiplane_drift_baseline_missing{{model="m",model_version="{model.version}"}} 1.0'
+        in exposition
+    )

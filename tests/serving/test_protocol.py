@@ -44,7 +44,7 @@ def test_v1_rows_become_one_float64_matrix() -> None:
 def test_v1_objects_are_ordered_by_feature_name() -> None:
     parsed = v1({"instances": [{"f3": 4, "f1": 2, "f0": 1, "f2": 3}]})
     assert parsed.x.tolist() == [[1, 2, 3, 4]]
-    with pytest.raises(FeatureCountError, match="missing \\['f3'\\]"):
+    with pytest.raises(FeatureCountError, match="missing column \\['f3'\\]"):
         v1({"instances": [{"f0": 1, "f1": 2, "f2": 3}]})
 
 

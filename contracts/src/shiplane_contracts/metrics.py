@@ -171,6 +171,13 @@ DRIFT_WINDOW_ROWS = MetricSpec(
     "configured minimum).",
     MODEL_LABELS,
 )
+DRIFT_BASELINE_MISSING = MetricSpec(
+    "shiplane_drift_baseline_missing",
+    "gauge",
+    "1 when the served version has no reference profile, so its drift is not "
+    "measured (a model logged without Shiplane's training).",
+    MODEL_LABELS,
+)
 PREDICTION_FEATURE: Final = "__prediction__"
 
 # ---- serving: feedback (ground truth) -------------------------------------------

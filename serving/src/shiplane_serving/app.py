@@ -167,11 +167,10 @@ class ServingApp:
         elif (m := _V2_MODEL.match(path)) and m["rest"] in (None, "/ready"):
             self._check_name(m["name"], m["version"])
             if m["rest"] == "/ready":
-                await _respond(
-                    send,
-                    200 if model.ready else 503,
-                    {"name": model.name, "ready": model.ready},
-                )
+                state: dict[str, Any] = {"name": model.name, "ready": model.ready}
+                if model.load_error:  # it never will be: say why
+                    state["error"] = f"failed to load: {model.load_error}"
+                await _respond(send, 200 if model.ready else 503, state)
             else:
                 await _respond(send, 200, self._metadata())
         else:

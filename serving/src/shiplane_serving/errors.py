@@ -52,6 +52,14 @@ class NonFiniteError(ServingError):
     reason = "non_finite"
 
 
+class ValueRefused(ServingError):
+    """Well-typed input the model itself refuses, such as a category it never
+    saw when its encoder takes no unknown ones."""
+
+    status = 422
+    reason = "value"
+
+
 class BatchTooLarge(ServingError):
     """More rows, or more bytes, than the server accepts in one request."""
 

@@ -6,13 +6,15 @@ KServe cannot resolve MLflow registry URIs (kserve#3555); this module does:
 with :func:`mlflow.artifacts.download_artifacts`; ``runs:/`` URIs are downloaded
 the same way; anything else is a local directory (KServe's ``/mnt/models``).
 
-The estimator is read from ``model.skops`` with skops and Shiplane's own allowlist
-(:data:`~shiplane_contracts.modelformat.TRUSTED_TYPES` plus what the operator
-adds), never with MLflow's loader, which would trust whatever the model file lists.
+The estimator is read by :mod:`.modelfile` under the operator's trust rules,
+never with MLflow's loader, which would trust whatever the model file lists.
+Any MLflow sklearn model serves: its inputs come from Shiplane's metadata, else
+the model's signature, else what the estimator knows (``feature_names_in_``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -25,14 +27,11 @@ import numpy as np
 import yaml
 
 from shiplane_contracts.identity import ModelUriError, parse_models_uri
-from shiplane_contracts.modelformat import (
-    METADATA_KEY,
-    TRUSTED_TYPES,
-    model_data_path,
-    profile_path,
-)
+from shiplane_contracts.modelformat import METADATA_KEY, profile_path
 from shiplane_contracts.profile import ProfileError, ReferenceProfile
+from shiplane_serving import modelfile
 from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
+from shiplane_serving.protocol.common import NUMERIC_KINDS, Column, ColumnKind
 from shiplane_serving.settings import ServingSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,8 @@ class LoadedModel:
     """A loaded estimator with everything serving needs to know about it."""
 
     estimator: Any
-    profile: ReferenceProfile
+    profile: ReferenceProfile | None
+    """The drift baseline; None for a model logged without one (drift is off)."""
     source: ModelSource
     task: Literal["classification", "regression"]
     feature_names: list[str]
@@ -73,6 +73,8 @@ class LoadedModel:
     allow_nan: bool
     local_dir: Path
     metadata: dict[str, Any] = field(default_factory=dict)
+    columns: list[Column] = field(default_factory=list)
+    """Typed columns of a model that takes a table; empty: float64 rows."""
 
     @property
     def n_features(self) -> int:
@@ -233,43 +235,124 @@ def _allows_nan(estimator: Any) -> bool:
         return False
 
 
+#: MLflow column types (``signature.inputs``) -> the JSON values a column takes.
+_SIGNATURE_KINDS: dict[str, ColumnKind] = {
+    "double": "number",
+    "float": "number",
+    "long": "integer",
+    "integer": "integer",
+    "boolean": "boolean",
+    "string": "string",
+}
+
+
+def signature_columns(mlmodel: dict[str, Any], where: Path) -> list[Column]:
+    """The named, typed columns of ``MLmodel``'s input signature (empty when it
+    has none, or a tensor signature).
+
+    Raises:
+        ModelLoadError: a column type requests cannot carry (binary, datetime).
+    """
+    raw = (mlmodel.get("signature") or {}).get("inputs")
+    if not raw:
+        return []
+    try:
+        specs = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise ModelLoadError(f"{where}/MLmodel: unreadable signature: {exc}") from exc
+    if not isinstance(specs, list) or not all(
+        isinstance(s, dict) and "name" in s for s in specs
+    ):
+        return []  # a tensor signature: no column names
+    columns = []
+    for spec in specs:
+        kind = _SIGNATURE_KINDS.get(str(spec.get("type")))
+        if kind is None:
+            raise ModelLoadError(
+                f"{where}/MLmodel: input column {spec['name']!r} has type "
+                f"{spec.get('type')!r}; Shiplane serves columns of type "
+                f"{sorted(_SIGNATURE_KINDS)}"
+            )
+        columns.append(Column(str(spec["name"]), kind))
+    return columns
+
+
+def _selects_columns_by_name(estimator: Any) -> bool:
+    """Whether the estimator (or a step of it) picks columns by name, so it
+    must be called with a DataFrame."""
+    from sklearn.compose import ColumnTransformer
+
+    if isinstance(estimator, ColumnTransformer):
+        return True
+    try:
+        params = estimator.get_params(deep=True).values()
+    except Exception:  # not a scikit-learn estimator
+        return False
+    return any(isinstance(v, ColumnTransformer) for v in params)
+
+
 def load_model_dir(
-    model_dir: Path, source: ModelSource, extra_trusted_types: list[str]
+    model_dir: Path, source: ModelSource, s: ServingSettings
 ) -> LoadedModel:
-    """Load estimator, profile and metadata from a Shiplane model directory.
+    """Load estimator, schema, profile and metadata from an MLflow sklearn model
+    directory: one Shiplane trained (``metadata.shiplane``, a reference profile)
+    or any other (its signature, or what the estimator knows of its inputs).
 
     Raises:
         ModelLoadError: anything missing, untrusted or inconsistent; the message
             says what and where.
     """
-    import skops.io
-
-    data_path = model_data_path(model_dir)
-    if not data_path.is_file():
-        raise ModelLoadError(
-            f"{data_path} not found: Shiplane serves MLflow sklearn models saved with "
-            "serialization_format='skops' (see shiplane_contracts.modelformat)"
-        )
-    trusted = [*TRUSTED_TYPES, *extra_trusted_types]
-    try:
-        estimator = skops.io.load(data_path, trusted=trusted)
-    except Exception as exc:  # skops raises UntrustedTypesFoundException and others
-        raise ModelLoadError(f"cannot load {data_path} with skops: {exc}") from exc
-    try:
-        profile = ReferenceProfile.load(profile_path(model_dir))
-    except ProfileError as exc:
-        raise ModelLoadError(str(exc)) from exc
-
     mlmodel = read_mlmodel(model_dir)
+    estimator = modelfile.load_estimator(
+        modelfile.sklearn_file(model_dir, mlmodel),
+        s.extra_trusted_types or [],
+        s.allow_pickle,
+    )
+    profile: ReferenceProfile | None = None
+    if profile_path(model_dir).is_file():
+        try:
+            profile = ReferenceProfile.load(profile_path(model_dir))
+        except ProfileError as exc:
+            raise ModelLoadError(str(exc)) from exc
+
     meta = (mlmodel.get("metadata") or {}).get(METADATA_KEY) or {}
-    task = meta.get("task") or profile.task
-    feature_names = list(meta.get("feature_names") or profile.feature_names)
-    n_in = getattr(estimator, "n_features_in_", len(feature_names))
-    if n_in != len(feature_names) or len(profile.features) != len(feature_names):
+    columns = signature_columns(mlmodel, model_dir)
+    n_in = getattr(estimator, "n_features_in_", None)
+    feature_names = [
+        str(n)
+        for n in (
+            meta.get("feature_names")
+            or [c.name for c in columns]
+            or list(getattr(estimator, "feature_names_in_", []))
+            or (profile.feature_names if profile else [])
+            or [f"x{i}" for i in range(n_in or 0)]
+        )
+    ]
+    if not feature_names:
+        raise ModelLoadError(
+            f"{model_dir}: cannot tell the model's inputs (no signature, no "
+            "feature_names_in_, no n_features_in_): log it with an input_example"
+        )
+    if n_in is not None and n_in != len(feature_names):
         raise ModelLoadError(
             f"{model_dir}: the estimator takes {n_in} features, the metadata names "
-            f"{len(feature_names)} and the profile {len(profile.features)}"
+            f"{len(feature_names)}"
         )
+    if profile is not None and len(profile.features) != len(feature_names):
+        raise ModelLoadError(
+            f"{model_dir}: the model takes {len(feature_names)} features, its "
+            f"reference profile describes {len(profile.features)}"
+        )
+    if len(columns) != len(feature_names) or [c.name for c in columns] != feature_names:
+        columns = [Column(name) for name in feature_names]
+    typed = any(c.kind not in NUMERIC_KINDS for c in columns) or (
+        _selects_columns_by_name(estimator)
+    )
+
+    from sklearn.base import is_classifier
+
+    task = meta.get("task") or (profile.task if profile else None)
+    task = task or ("classification" if is_classifier(estimator) else "regression")
     classes: list[Any] | None = None
     if task == "classification":
         if not hasattr(estimator, "predict_proba") or not hasattr(
@@ -293,6 +376,7 @@ def load_model_dir(
         allow_nan=_allows_nan(estimator),
         local_dir=model_dir,
         metadata=dict(meta),
+        columns=columns if typed else [],
     )
 
 
@@ -305,4 +389,4 @@ def load(settings: ServingSettings) -> LoadedModel:
     )
     if s.model_version:
         source = ModelSource(source.uri, s.model_version, source.alias, source.run_id)
-    return load_model_dir(local, source, s.extra_trusted_types or [])
+    return load_model_dir(local, source, s)

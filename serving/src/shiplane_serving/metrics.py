@@ -106,6 +106,7 @@ class ServingMetrics:
         self.model_info = build(spec.MODEL_INFO, r)
         self.model_registry_version = build(spec.MODEL_REGISTRY_VERSION, r)
         self.model_ready = build(spec.MODEL_READY, r)
+        self.drift_baseline_missing = build(spec.DRIFT_BASELINE_MISSING, r)
         self.feedback = build(spec.FEEDBACK, r)
         self.feedback_absolute_error = build(spec.FEEDBACK_ABSOLUTE_ERROR, r)
         self.feedback_unknown = build(spec.FEEDBACK_UNKNOWN, r)

@@ -23,11 +23,17 @@ import orjson
 import sklearn
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
+from shiplane_contracts.modelformat import PROFILE_PATH
 from shiplane_serving import fastpath, loader
 from shiplane_serving.batching import OpportunisticBatcher
 from shiplane_serving.drift import DriftMonitor
 from shiplane_serving.drift.monitor import DriftReport
-from shiplane_serving.errors import ModelLoadError, ModelNotReady, ServingError
+from shiplane_serving.errors import (
+    ModelLoadError,
+    ModelNotReady,
+    ServingError,
+    ValueRefused,
+)
 from shiplane_serving.feedback import RequestIds, encode_predictions
 from shiplane_serving.metrics import DriftCollector, ServingMetrics
 from shiplane_serving.protocol import (
@@ -37,8 +43,8 @@ from shiplane_serving.protocol import (
     build_v1,
     parse_v1,
 )
-from shiplane_serving.protocol.common import FloatMatrix, to_matrix
-from shiplane_serving.protocol.v2 import labels_datatype, parse_outputs
+from shiplane_serving.protocol.common import FloatMatrix, to_frame, to_matrix
+from shiplane_serving.protocol.v2 import columns_to_rows, labels_datatype, parse_outputs
 from shiplane_serving.settings import ServingSettings
 from shiplane_serving.tracing import Tracing
 
@@ -130,15 +136,19 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             allow_nan=loaded.allow_nan,
             max_rows=s.max_batch_rows,
             has_proba=loaded.task == "classification",
+            columns=tuple(loaded.columns),
         )
+        # Drift and the verified direct call both need the reference profile of
+        # float64 features; a table model or one logged without it gets neither.
+        profile = loaded.profile if not loaded.columns else None
         if loaded.classes is not None:
             self._classes = np.asarray(loaded.estimator.classes_)
             self._class_index = {c: i for i, c in enumerate(self._classes.tolist())}
             self._class_labels = [str(c) for c in self._classes.tolist()]
-        if s.direct_call:
+        if s.direct_call and profile is not None:
             self._direct = fastpath.verified(
                 loaded.estimator,
-                loaded.profile,
+                profile,
                 loaded.allow_nan,
                 classifier=loaded.classes is not None,
             )
@@ -149,10 +159,21 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
                 if self._direct
                 else "scikit-learn's own predict path",
             )
-        if s.drift:
+        self.metrics.child(
+            self.metrics.drift_baseline_missing, self.name, loaded.source.version
+        ).set(0 if loaded.profile is not None else 1)
+        if loaded.profile is None:
+            log.warning(
+                "model %s version %s has no reference profile (%s): it serves, "
+                "drift is off; see docs/serving.md (models trained elsewhere)",
+                self.name,
+                loaded.source.version,
+                PROFILE_PATH,
+            )
+        if s.drift and profile is not None:
             directory = s.metrics_dir if s.workers > 1 else None
             self.drift = DriftMonitor(
-                loaded.profile, s.drift_config(), directory, loaded.allow_nan
+                profile, s.drift_config(), directory, loaded.allow_nan
             )
             if self._classes is not None:
                 self.drift.set_classes(self._class_labels)
@@ -199,7 +220,9 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             proba = np.asarray(out, dtype=np.float64)
             index = np.argmax(proba, axis=1)
             return Prediction(self._classes[index], proba, index)
-        est = self.loaded.estimator
+        est: Any = self.loaded.estimator
+        if self.schema is not None and self.schema.typed:
+            return self._predict_table(to_frame(x, self.schema.columns))
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             if self._classes is not None:
                 proba = np.asarray(est.predict_proba(x), dtype=np.float64)
@@ -210,6 +233,20 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             else:
                 pred = Prediction(labels=np.asarray(est.predict(x)), proba=None)
         return pred
+
+    def _predict_table(self, frame: Any) -> Prediction:
+        """A table model's call. Its own checks stay on: they are what refuses
+        a category the encoder never saw, answered as a 422 that quotes it."""
+        assert self.loaded is not None
+        est = self.loaded.estimator
+        try:
+            if self._classes is not None:
+                proba = np.asarray(est.predict_proba(frame), dtype=np.float64)
+                index = np.argmax(proba, axis=1)
+                return Prediction(self._classes[index], proba, index)
+            return Prediction(labels=np.asarray(est.predict(frame)), proba=None)
+        except ValueError as exc:
+            raise ValueRefused(f"the model refused the input: {exc}") from exc
 
     def _after_call(self, x: FloatMatrix, pred: Prediction) -> None:
         """Count a call's predictions and feed drift (after the answers left)."""
@@ -308,12 +345,15 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             else {},
             schema,
         )
-        if len(request.inputs) != 1:
-            from shiplane_serving.errors import FeatureCountError
-
-            raise FeatureCountError(
-                f"send one [rows, {schema.n_features}] input tensor, got "
-                f"{len(request.inputs)}"
+        if len(request.inputs) > 1:  # one tensor per column
+            tensors = [
+                {"name": i.name, "datatype": i.datatype, "data": _column_values(i)}
+                for i in request.inputs
+            ]
+            return ParsedRequest(
+                x=to_matrix(columns_to_rows(tensors, schema), schema, "inputs"),
+                outputs=outputs,
+                client_id=request.id,
             )
         try:
             arr = request.inputs[0].as_numpy()
@@ -357,3 +397,20 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             parameters={"request_id": request_id},
             from_grpc=request.from_grpc,
         )
+
+
+def _column_values(tensor: Any) -> list[Any]:
+    """A per-column input tensor's values as JSON would carry them (BYTES
+    arrive as bytes over gRPC: decoded to strings)."""
+    from shiplane_serving.errors import FeatureTypeError
+
+    try:
+        values = tensor.as_numpy().ravel().tolist()
+    except Exception as exc:
+        raise FeatureTypeError(f"input {tensor.name!r} is unreadable: {exc}") from exc
+    if tensor.datatype == "BYTES":
+        try:
+            return [v.decode() if isinstance(v, bytes) else v for v in values]
+        except UnicodeDecodeError as exc:
+            raise FeatureTypeError(f"input {tensor.name!r} is not UTF-8") from exc
+    return list(values)

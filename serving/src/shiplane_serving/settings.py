@@ -52,6 +52,10 @@ class ServingSettings(BaseSettings):
     """Types skops may load beyond the contract's ``TRUSTED_TYPES``; set by the
     operator, never by the model file."""
 
+    allow_pickle: bool = False
+    """Load sklearn models saved with pickle or cloudpickle. Loading one runs
+    code its author chose: only for registries whose every writer you trust."""
+
     load_retries: int = Field(default=8, ge=0)
     """Attempts to reach MLflow after the first one fails (exponential backoff)."""
 

@@ -5,6 +5,7 @@ and the predictions a request gets back."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -25,25 +26,49 @@ OUTPUT_KINDS: Final[tuple[OutputKind, ...]] = ("predict", "predict_proba")
 FloatMatrix = npt.NDArray[np.float64]
 
 
+ColumnKind = Literal["number", "integer", "boolean", "string"]
+NUMERIC_KINDS: Final = frozenset({"number", "integer"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One named input column and the JSON values it takes."""
+
+    name: str
+    kind: ColumnKind = "number"
+
+
 @dataclass(frozen=True)
 class InputSchema:
-    """What a request must look like for the loaded model."""
+    """What a request must look like for the loaded model.
+
+    ``columns`` are set for a model that takes a table (strings, booleans, or
+    columns selected by name): rows are then validated per column into an
+    object matrix, which the model gets as a DataFrame. Without them every
+    feature is a number and rows become one float64 matrix (the fast path).
+    """
 
     feature_names: tuple[str, ...]
     allow_nan: bool
     max_rows: int
     has_proba: bool
+    columns: tuple[Column, ...] = ()
 
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    @property
+    def typed(self) -> bool:
+        return bool(self.columns)
 
 
 @dataclass
 class ParsedRequest:
     """A validated request: rows to predict and what to answer with."""
 
-    x: FloatMatrix
+    x: npt.NDArray[Any]
+    """float64 rows, or (a typed schema) an object matrix in column order."""
     outputs: tuple[OutputKind, ...]
     client_id: str | None = None
 
@@ -110,13 +135,16 @@ def to_matrix(rows: Any, schema: InputSchema, what: str) -> FloatMatrix:
     n = schema.n_features
     if not isinstance(rows, list) or not rows:
         raise FeatureTypeError(
-            f"{what} must be a non-empty list of rows of {n} numbers"
+            f"{what} must be a non-empty list of rows of {n} "
+            f"{'values' if schema.typed else 'numbers'}"
         )
     if len(rows) > schema.max_rows:
         raise BatchTooLarge(
             f"{what} has {len(rows)} rows; this server takes at most "
             f"{schema.max_rows} per request"
         )
+    if schema.typed:
+        return to_table(rows, schema, what)
     try:
         arr = np.asarray(rows)
     except (ValueError, TypeError, OverflowError):
@@ -192,3 +220,97 @@ def check_finite(x: FloatMatrix, schema: InputSchema, what: str) -> None:
         f"{what}[{row}] feature {schema.feature_names[col]!r} is {x[row, col]}: "
         f"{allowed}"
     )
+
+
+_KIND_WORDS: Final[dict[str, str]] = {
+    "number": "number",
+    "integer": "whole number",
+    "boolean": "boolean (true or false)",
+    "string": "string",
+}
+
+
+def to_table(rows: list[Any], schema: InputSchema, what: str) -> npt.NDArray[Any]:
+    """Turn decoded rows (lists in column order) into an object matrix whose
+    every cell has its column's type: the typed path, for models that take a
+    table.
+
+    Raises:
+        FeatureCountError, FeatureTypeError, NonFiniteError: naming the row and
+            the column.
+    """
+    columns = schema.columns
+    n = len(columns)
+    out = np.empty((len(rows), n), dtype=object)
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise FeatureTypeError(
+                f"{what}[{i}] must be a list of {n} values in column order "
+                f"({', '.join(c.name for c in columns[:5])}{', ...' if n > 5 else ''})"
+                " or an object keyed by column name"
+            )
+        if len(row) != n:
+            raise FeatureCountError(
+                f"{what}[{i}] has {len(row)} values; the model takes {n} columns"
+            )
+        for j, column in enumerate(columns):
+            out[i, j] = _cell(row[j], column, schema.allow_nan, f"{what}[{i}]")
+    return out
+
+
+def _cell(value: Any, column: Column, allow_nan: bool, where: str) -> Any:
+    kind = column.kind
+    if value is None:
+        if allow_nan:
+            return None
+        raise FeatureTypeError(
+            f"{where} column {column.name!r} is null; this model takes no missing "
+            "values"
+        )
+    if kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        ok = False
+    elif kind == "integer":
+        ok = isinstance(value, int) or float(value).is_integer()
+        value = int(value) if ok else value
+    else:
+        if value != value and not allow_nan or value in (math.inf, -math.inf):
+            raise NonFiniteError(
+                f"{where} column {column.name!r} is {value}: "
+                + (
+                    "NaN (missing) is allowed, infinity is not"
+                    if allow_nan
+                    else "this model takes neither NaN (missing) nor infinity"
+                )
+            )
+        ok, value = True, float(value)
+    if not ok:
+        raise FeatureTypeError(
+            f"{where} column {column.name!r} must be a {_KIND_WORDS[kind]}, got "
+            f"{orjson.dumps(value, default=str).decode()[:60]}"
+        )
+    return value
+
+
+def to_frame(x: npt.NDArray[Any], columns: tuple[Column, ...]) -> Any:
+    """The pandas DataFrame a table model is called with: one column per
+    input, typed as at fit time (float64, int64, bool or strings; a column
+    with missing values keeps them as NaN or None)."""
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for j, column in enumerate(columns):
+        values = x[:, j]
+        missing = any(v is None for v in values)
+        if column.kind == "number" or (column.kind == "integer" and missing):
+            data[column.name] = values.astype(np.float64)
+        elif column.kind == "integer":
+            data[column.name] = values.astype(np.int64)
+        elif column.kind == "boolean" and not missing:
+            data[column.name] = values.astype(bool)
+        else:
+            data[column.name] = values
+    return pd.DataFrame(data, columns=[c.name for c in columns])

@@ -2,7 +2,8 @@
 ``POST /v2/models/NAME[/versions/V]/infer``.
 
 One input tensor of shape ``[rows, features]`` (data flat or nested), or one
-``[rows]`` tensor per feature named after the features. Outputs ``predict``
+``[rows]`` tensor per column named after it: numeric datatypes, ``BOOL``, and
+``BYTES`` (JSON strings) for a table model's string columns. Outputs ``predict``
 (default) and ``predict_proba`` may be requested by name, as in MLServer's
 scikit-learn runtime.
 """
@@ -47,6 +48,15 @@ NUMERIC_DATATYPES: Final = frozenset(
         "UINT64",
     }
 )
+
+
+#: V2 datatypes each column kind accepts (BYTES as JSON strings).
+_COLUMN_DATATYPES: Final[dict[str, frozenset[str]]] = {
+    "number": NUMERIC_DATATYPES,
+    "integer": NUMERIC_DATATYPES,
+    "boolean": frozenset({"BOOL"}),
+    "string": frozenset({"BYTES"}),
+}
 
 
 def _shape(tensor: dict[str, Any], where: str) -> list[int]:
@@ -104,7 +114,7 @@ def _tensor_rows(tensor: Any, schema: InputSchema, where: str) -> Any:
     return [data[i * n : (i + 1) * n] for i in range(shape[0])]
 
 
-def _columns_to_rows(inputs: list[Any], schema: InputSchema) -> Any:
+def columns_to_rows(inputs: list[Any], schema: InputSchema) -> Any:
     """One ``[rows]`` tensor per feature, named after the features."""
     by_name: dict[str, Any] = {}
     for i, tensor in enumerate(inputs):
@@ -116,13 +126,25 @@ def _columns_to_rows(inputs: list[Any], schema: InputSchema) -> Any:
         raise FeatureCountError(
             f"got {len(inputs)} input tensors; send one [rows, "
             f"{schema.n_features}] tensor, or one tensor per feature (missing "
-            f"{missing[:5]})"
+            f"column {missing[:5]})"
         )
+    extra = [n for n in by_name if n not in set(schema.feature_names)]
+    if extra:
+        raise FeatureCountError(
+            f"unknown column {extra[:5]}: the model takes "
+            f"{list(schema.feature_names[:5])}{' ...' if schema.n_features > 5 else ''}"
+        )
+    kinds = {c.name: c.kind for c in schema.columns}
     columns = []
     for name in schema.feature_names:
         tensor = by_name[name]
-        if tensor.get("datatype") not in NUMERIC_DATATYPES:
-            raise FeatureTypeError(f"input {name!r} must have a numeric datatype")
+        wanted = _COLUMN_DATATYPES[kinds.get(name, "number")]
+        if tensor.get("datatype") not in wanted:
+            raise FeatureTypeError(
+                f"input {name!r} has datatype {tensor.get('datatype')!r}; this "
+                f"column takes {' or '.join(sorted(wanted)[:3])}"
+                f"{' (or another numeric type)' if len(wanted) > 3 else ''}"
+            )
         data = tensor.get("data")
         if not isinstance(data, list):
             raise BadRequestShape(f"input {name!r}.data must be a list")
@@ -181,7 +203,7 @@ def parse_v2(body: bytes, schema: InputSchema) -> ParsedRequest:
     if len(inputs) == 1:
         rows = _tensor_rows(inputs[0], schema, "inputs[0]")
     else:
-        rows = _columns_to_rows(inputs, schema)
+        rows = columns_to_rows(inputs, schema)
     return ParsedRequest(
         x=to_matrix(rows, schema, "inputs"), outputs=outputs, client_id=client_id
     )

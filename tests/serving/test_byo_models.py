@@ -1,0 +1,356 @@
+"""Models people already have: logged with plain ``mlflow.sklearn.log_model``,
+registered in a real MLflow server, served by a real ``python -m
+shiplane_serving`` process, answering what the model's own ``predict_proba``
+answers. Trust stays with the operator: untrusted skops types and pickles are
+refused with the flag that allows them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.serving.conftest import Server, start_server, wait_ready
+
+pytestmark = pytest.mark.mlflow
+
+COLORS = ["red", "green", "blue"]
+
+
+def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "weight": rng.normal(50, 10, n),
+            "color": rng.choice(COLORS, n),
+        }
+    )
+    y = ((frame["size"] > 10) ^ (frame["color"] == "blue")).astype(int).to_numpy()
+    return frame, y
+
+
+def _log(model: Any, name: str, example: pd.DataFrame, uri: str, **kw: Any) -> str:
+    """Log and register ``model`` the way a data scientist would; its version."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        mlflow.set_experiment(f"byo-{name}")
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=name,
+                input_example=example.head(3),
+                # Named requirements: MLflow would otherwise run `uv export`.
+                pip_requirements=["scikit-learn", "skops"],
+                **kw,
+            )
+    finally:
+        mlflow.set_tracking_uri("")
+        mlflow.set_registry_uri("")
+    return str(info.registered_model_version)
+
+
+def _untrusted(model: Any) -> list[str]:
+    """What skops would refuse in ``model`` beyond Shiplane's trust list."""
+    import skops.io
+
+    from shiplane_contracts.modelformat import TRUSTED_TYPES
+
+    found = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    return [t for t in found if t not in TRUSTED_TYPES]
+
+
+@pytest.fixture(scope="module")
+def numeric_model(mlflow_uri: str) -> tuple[Any, str]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame, y = _frame(300, 1)
+    numeric = frame[["size", "weight"]]
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(numeric, y)
+    return model, _log(model, "byo-numeric", numeric, mlflow_uri)
+
+
+@pytest.fixture(scope="module")
+def table_model(mlflow_uri: str) -> tuple[Any, str]:
+    """A ColumnTransformer that one-hot encodes a string column by name."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame, y = _frame(400, 2)
+    model = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("num", StandardScaler(), ["size", "weight"]),
+                        ("cat", OneHotEncoder(handle_unknown="error"), ["color"]),
+                    ]
+                ),
+            ),
+            ("clf", LogisticRegression()),
+        ]
+    ).fit(frame, y)
+    return model, _log(model, "byo-table", frame, mlflow_uri)
+
+
+def _serve(
+    tmp: Path, name: str, version: str, uri: str, *extra: str, ready: bool = True
+) -> Server:
+    server = start_server(
+        tmp,
+        f"serving-{name}",
+        f"models:/{name}/{version}",
+        name,
+        uri,
+        grpc=True,
+        extra=list(extra),
+    )
+    return wait_ready(server) if ready else server
+
+
+@pytest.fixture(scope="module")
+def numeric_server(
+    numeric_model: tuple[Any, str], mlflow_uri: str, tmp_path_factory: Any
+) -> Iterator[Server]:
+    model, version = numeric_model
+    flags = [f"--extra-trusted-types={t}" for t in _untrusted(model)]
+    server = _serve(
+        tmp_path_factory.mktemp("numeric"), "byo-numeric", version, mlflow_uri, *flags
+    )
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture(scope="module")
+def table_server(
+    table_model: tuple[Any, str], mlflow_uri: str, tmp_path_factory: Any
+) -> Iterator[Server]:
+    model, version = table_model
+    flags = [f"--extra-trusted-types={t}" for t in _untrusted(model)]
+    server = _serve(
+        tmp_path_factory.mktemp("table"), "byo-table", version, mlflow_uri, *flags
+    )
+    yield server
+    server.process.stop()
+
+
+def _post(server: Server, path: str, doc: Any) -> httpx.Response:
+    return httpx.post(f"{server.url}{path}", json=doc, timeout=30)
+
+
+def _proba(response: httpx.Response) -> np.ndarray:
+    assert response.status_code == 200, response.text
+    return np.asarray(response.json()["predictions"], dtype=float)
+
+
+def test_a_numeric_pipeline_logged_by_plain_mlflow_serves_its_own_answers(
+    numeric_model: tuple[Any, str], numeric_server: Server
+) -> None:
+    model, version = numeric_model
+    frame, _ = _frame(20, 3)
+    rows = frame[["size", "weight"]]
+    expected = model.predict_proba(rows)
+    path = "/v1/models/byo-numeric:predict_proba"
+    as_lists = _proba(_post(numeric_server, path, {"instances": rows.values.tolist()}))
+    as_objects = _proba(
+        _post(numeric_server, path, {"instances": rows.to_dict("records")})
+    )
+    split = _post(
+        numeric_server,
+        path,
+        {"dataframe_split": rows[["weight", "size"]].to_dict("split") | {"index": []}},
+    )
+    np.testing.assert_allclose(as_lists, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(as_objects, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(_proba(split), expected, rtol=0, atol=1e-12)
+    labels = _post(
+        numeric_server,
+        "/v1/models/byo-numeric:predict",
+        {"instances": rows.values.tolist()},
+    )
+    assert labels.json()["predictions"] == model.predict(rows).tolist()
+    assert labels.json()["model_version"] == version
+
+
+def test_a_model_without_a_profile_is_ready_and_says_its_drift_is_off(
+    numeric_model: tuple[Any, str], numeric_server: Server
+) -> None:
+    _, version = numeric_model
+    metrics = numeric_server.metrics()
+    labels = f'model="byo-numeric",model_version="{version}"'
+    line = f"shiplane_drift_baseline_missing{{{labels}}} 1.0"
+    assert line in metrics
+    assert "shiplane_drift_share{" not in metrics
+
+
+def test_a_string_column_serves_through_every_protocol(
+    table_model: tuple[Any, str], table_server: Server
+) -> None:
+    model, _ = table_model
+    frame, _ = _frame(25, 4)
+    expected = model.predict_proba(frame)
+    path = "/v1/models/byo-table:predict_proba"
+    objects = _post(table_server, path, {"instances": frame.to_dict("records")})
+    lists = _post(table_server, path, {"instances": frame.values.tolist()})
+    split = _post(
+        table_server,
+        path,
+        {"dataframe_split": {"columns": list(frame), "data": frame.values.tolist()}},
+    )
+    for response in (objects, lists, split):
+        np.testing.assert_allclose(_proba(response), expected, rtol=0, atol=1e-12)
+    v2 = _post(
+        table_server,
+        "/v2/models/byo-table/infer",
+        {
+            "inputs": [
+                {
+                    "name": "size",
+                    "shape": [25],
+                    "datatype": "FP64",
+                    "data": frame["size"].tolist(),
+                },
+                {
+                    "name": "weight",
+                    "shape": [25],
+                    "datatype": "FP64",
+                    "data": frame["weight"].tolist(),
+                },
+                {
+                    "name": "color",
+                    "shape": [25],
+                    "datatype": "BYTES",
+                    "data": frame["color"].tolist(),
+                },
+            ],
+            "outputs": [{"name": "predict_proba"}],
+        },
+    )
+    assert v2.status_code == 200, v2.text
+    [out] = v2.json()["outputs"]
+    np.testing.assert_allclose(
+        np.asarray(out["data"]).reshape(out["shape"]), expected, rtol=0, atol=1e-12
+    )
+
+
+def test_the_typed_path_names_the_column_that_is_wrong(table_server: Server) -> None:
+    path = "/v1/models/byo-table:predict"
+    good = {"size": 9.5, "weight": 51.0, "color": "red"}
+    cases = {
+        "missing": ({"size": 9.5, "weight": 51.0}, 422, "missing column ['color']"),
+        "extra": (good | {"shape": "round"}, 422, "unknown column ['shape']"),
+        "type": (good | {"color": 3}, 422, "column 'color' must be a string"),
+        "number": (good | {"size": "big"}, 422, "column 'size' must be a number"),
+        "unknown category": (good | {"color": "purple"}, 422, "purple"),
+    }
+    for case, (row, status, says) in cases.items():
+        response = _post(table_server, path, {"instances": [row]})
+        assert response.status_code == status, (case, response.text)
+        assert says in response.json()["error"], (case, response.text)
+    v2 = _post(
+        table_server,
+        "/v2/models/byo-table/infer",
+        {
+            "inputs": [
+                {"name": "size", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                {"name": "weight", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                {"name": "color", "shape": [1], "datatype": "FP64", "data": [1.0]},
+            ]
+        },
+    )
+    assert v2.status_code == 422 and "'color'" in v2.json()["error"], v2.text
+    # The server still answers a good row after all of that.
+    assert _post(table_server, path, {"instances": [good]}).status_code == 200
+
+
+def test_untrusted_types_and_pickles_are_refused_with_the_flag_that_allows_them(
+    table_model: tuple[Any, str], mlflow_uri: str, tmp_path: Path
+) -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    frame, y = _frame(200, 5)
+    numeric = frame[["size", "weight"]]
+    knn = KNeighborsClassifier().fit(numeric, y)
+    needed = _untrusted(knn)
+    assert needed, "a KNN should need types beyond the trust list"
+    knn_version = _log(knn, "byo-knn", numeric, mlflow_uri, skops_trusted_types=needed)
+    table, _ = table_model
+    pickled_version = _log(
+        table, "byo-pickle", frame, mlflow_uri, serialization_format="cloudpickle"
+    )
+    refused = _serve(tmp_path / "a", "byo-knn", knn_version, mlflow_uri, ready=False)
+    pickled = _serve(
+        tmp_path / "b", "byo-pickle", pickled_version, mlflow_uri, ready=False
+    )
+    try:
+        for server, says in (
+            (refused, ["--extra-trusted-types", *needed]),
+            (pickled, ["cloudpickle", "--allow-pickle", "'skops'"]),
+        ):
+            reason = _not_ready_reason(server)
+            for word in says:
+                assert word in reason, reason
+    finally:
+        refused.process.stop()
+        pickled.process.stop()
+    trusted = _serve(
+        tmp_path / "c",
+        "byo-knn",
+        knn_version,
+        mlflow_uri,
+        *(f"--extra-trusted-types={t}" for t in needed),
+    )
+    allowed = _serve(
+        tmp_path / "d", "byo-pickle", pickled_version, mlflow_uri, "--allow-pickle"
+    )
+    try:
+        rows, _ = _frame(5, 6)
+        for server, model, inputs in (
+            (trusted, knn, rows[["size", "weight"]]),
+            (allowed, table, rows),
+        ):
+            got = _proba(
+                _post(
+                    server,
+                    f"/v1/models/{server.model}:predict_proba",
+                    {"instances": inputs.to_dict("records")},
+                )
+            )
+            np.testing.assert_allclose(
+                got, model.predict_proba(inputs), rtol=0, atol=1e-12
+            )
+    finally:
+        trusted.process.stop()
+        allowed.process.stop()
+
+
+def _not_ready_reason(server: Server, timeout_s: float = 120) -> str:
+    """The load error a server that will never be ready reports."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            reply = httpx.get(f"{server.url}/v2/models/{server.model}/ready", timeout=5)
+        except httpx.HTTPError:
+            time.sleep(0.5)
+            continue
+        if "failed to load" in reply.text:
+            return reply.text
+        time.sleep(0.5)
+    log = server.process.log_path.read_text()
+    raise AssertionError(f"no load failure reported; log:\n{log[-2000:]}")
