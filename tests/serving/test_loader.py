@@ -164,7 +164,5 @@ def test_a_model_without_a_profile_serves_with_drift_off(
     assert model.load(), model.load_error
     assert model.ready and model.drift is None
     exposition = model.metrics.render()[0].decode()
-    assert (
-        f'shiplane_drift_baseline_missing{{model="m",model_version="{model.version}"}} 1.0'
-        in exposition
-    )
+    labels = f'model="m",model_version="{model.version}"'
+    assert f"shiplane_drift_baseline_missing{{{labels}}} 1.0" in exposition
