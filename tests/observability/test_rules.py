@@ -20,6 +20,7 @@ REQUIRED_ALERTS = {
     "ShiplaneCanaryWorseThanStable",
     "ShiplaneNoTraffic",
     "ShiplaneModelNotReady",
+    "ShiplaneDriftBaselineMissing",
 }
 CONTRACT = {name for spec in metrics.ALL for name in metrics.exported_series(spec)}
 
