@@ -354,3 +354,50 @@ def _not_ready_reason(server: Server, timeout_s: float = 120) -> str:
         time.sleep(0.5)
     log = server.process.log_path.read_text()
     raise AssertionError(f"no load failure reported; log:\n{log[-2000:]}")
+
+
+def test_a_string_column_serves_over_grpc_one_tensor_per_column(
+    table_model: tuple[Any, str], table_server: Server
+) -> None:
+    import grpc
+    from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+    from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    model, _ = table_model
+    frame, _ = _frame(12, 7)
+    tensor = pb.ModelInferRequest.InferInputTensor
+    contents = pb.InferTensorContents
+    request = pb.ModelInferRequest(
+        model_name="byo-table",
+        inputs=[
+            tensor(
+                name=name,
+                datatype="FP64",
+                shape=[12],
+                contents=contents(fp64_contents=frame[name].tolist()),
+            )
+            for name in ("size", "weight")
+        ]
+        + [
+            tensor(
+                name="color",
+                datatype="BYTES",
+                shape=[12],
+                contents=contents(bytes_contents=[c.encode() for c in frame["color"]]),
+            )
+        ],
+        outputs=[pb.ModelInferRequest.InferRequestedOutputTensor(name="predict_proba")],
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{table_server.grpc_port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        response = stub.ModelInfer(request, timeout=30)
+        [out] = response.outputs
+        got = np.asarray(out.contents.fp64_contents).reshape(list(out.shape))
+        np.testing.assert_allclose(got, model.predict_proba(frame), atol=1e-12)
+        bad = pb.ModelInferRequest(
+            model_name="byo-table", inputs=list(request.inputs)[:2]
+        )
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ModelInfer(bad, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "color" in (refused.value.details() or "")

@@ -160,6 +160,7 @@ def test_grpc_infer(server: Server, breast_cancer_rows: dict[str, Any]) -> None:
                 timeout=10,
             )
         assert "30" in (bad.value.details() or "")
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert total(server.metrics(), "shiplane_requests_total", protocol="grpc") >= 2
 
 

@@ -14,6 +14,7 @@ from grpc import aio  # type: ignore[import-untyped]
 from kserve.model_repository import ModelRepository
 from kserve.protocol.dataplane import DataPlane
 from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc
+from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 
@@ -28,7 +29,12 @@ async def start_grpc(model: ShiplaneModel, settings: ServingSettings) -> Any:
     servicer = InferenceServicer(
         DataPlane(model_registry=repository), ModelRepositoryExtension(repository)
     )
-    server = aio.server(options=[("grpc.so_reuseport", 1)])
+    # KServe's own interceptor maps InvalidInput to INVALID_ARGUMENT (and a
+    # missing model to NOT_FOUND); without it every refusal reads UNKNOWN.
+    server = aio.server(
+        options=[("grpc.so_reuseport", 1)],
+        interceptors=(ExceptionToStatusInterceptor(),),
+    )
     grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
         servicer, server
     )
