@@ -21,6 +21,7 @@ from shiplane_serving.errors import (
     UnknownOutput,
 )
 from shiplane_serving.protocol import InputSchema, parse_v1, parse_v2
+from shiplane_serving.protocol.common import Column, to_frame
 
 NAMES = tuple(f"f{i}" for i in range(4))
 STRICT = InputSchema(NAMES, allow_nan=False, max_rows=8, has_proba=True)
@@ -232,3 +233,123 @@ def test_parsers_never_fail_with_anything_but_a_clear_error(
         assert 1 <= x.shape[0] <= schema.max_rows
         assert not np.isinf(x).any()
         assert schema.allow_nan or np.isfinite(x).all()
+
+
+# ---- the typed path (a table model: strings, booleans, whole numbers) -------------
+COLUMNS = (
+    Column("size", "number"),
+    Column("color", "string"),
+    Column("n", "integer"),
+    Column("flag", "boolean"),
+)
+TYPED = [
+    InputSchema(
+        tuple(c.name for c in COLUMNS), nan, max_rows=8, has_proba=True, columns=COLUMNS
+    )
+    for nan in (False, True)
+]
+cell = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.text(max_size=4),
+    st.lists(st.integers(), max_size=2),
+)
+name = st.sampled_from([c.name for c in COLUMNS] + ["other"])
+typed_rows = st.lists(
+    st.lists(cell, min_size=3, max_size=5)
+    | st.dictionaries(name, cell, min_size=3, max_size=5),
+    max_size=10,
+)
+typed_bodies = st.one_of(
+    st.fixed_dictionaries({"instances": typed_rows}).map(_encode),
+    st.fixed_dictionaries(
+        {
+            "dataframe_split": st.fixed_dictionaries(
+                {"columns": st.lists(name, max_size=5), "data": typed_rows}
+            )
+        }
+    ).map(_encode),
+    st.fixed_dictionaries(
+        {
+            "inputs": st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "name": name,
+                        "datatype": st.sampled_from(["FP64", "INT64", "BYTES", "BOOL"]),
+                        "shape": st.just([2]),
+                        "data": st.lists(cell, max_size=3),
+                    }
+                ),
+                min_size=2,
+                max_size=5,
+            )
+        }
+    ).map(_encode),
+)
+KIND_TYPES = {"number": float, "string": str, "integer": int, "boolean": bool}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=typed_bodies, schema=st.sampled_from(TYPED))
+def test_the_typed_parser_gives_typed_cells_or_a_clear_error(
+    body: bytes, schema: InputSchema
+) -> None:
+    for parse in (
+        lambda b: parse_v1(b, schema, "predict"),
+        lambda b: parse_v2(b, schema),
+    ):
+        try:
+            parsed = parse(body)
+        except ServingError as exc:
+            assert 400 <= exc.status < 500 and exc.message
+            continue
+        x = parsed.x
+        assert x.dtype == object and x.shape[1] == 4
+        assert 1 <= x.shape[0] <= schema.max_rows
+        for row in x:
+            for value, column in zip(row, COLUMNS, strict=True):
+                if value is None:
+                    assert schema.allow_nan
+                    continue
+                assert type(value) is KIND_TYPES[column.kind], (column, value)
+                if column.kind == "number":
+                    assert value not in (float("inf"), float("-inf"))
+                    assert schema.allow_nan or value == value
+        frame = to_frame(x, COLUMNS)
+        assert list(frame.columns) == [c.name for c in COLUMNS]
+        assert len(frame) == x.shape[0]
+
+
+def test_good_typed_rows_parse_in_every_shape() -> None:
+    strict, lenient = TYPED
+    row = {"size": 1.5, "color": "red", "n": 3.0, "flag": True}
+    expected = [1.5, "red", 3, True]
+    shapes = [
+        {"instances": [row]},
+        {"instances": [[1.5, "red", 3, True]]},
+        {"dataframe_split": {"columns": list(row)[::-1], "data": [expected[::-1]]}},
+        {"dataframe_records": [row]},
+    ]
+    for doc in shapes:
+        x = parse_v1(json.dumps(doc).encode(), strict, "predict").x
+        assert x.tolist() == [expected], doc
+        assert [type(v) for v in x[0]] == [float, str, int, bool]
+    v2 = {
+        "inputs": [
+            {"name": c.name, "shape": [1], "datatype": d, "data": [v]}
+            for c, d, v in zip(
+                COLUMNS, ["FP64", "BYTES", "INT64", "BOOL"], expected, strict=True
+            )
+        ]
+    }
+    assert parse_v2(json.dumps(v2).encode(), strict).x.tolist() == [expected]
+    missing = {"instances": [row | {"color": None}]}
+    with pytest.raises(FeatureTypeError, match="column 'color' is null"):
+        parse_v1(json.dumps(missing).encode(), strict, "predict")
+    assert parse_v1(json.dumps(missing).encode(), lenient, "predict").x[0, 1] is None
+    with pytest.raises(FeatureTypeError, match="column 'n' must be a whole number"):
+        parse_v1(
+            json.dumps({"instances": [row | {"n": 2.5}]}).encode(), strict, "predict"
+        )
