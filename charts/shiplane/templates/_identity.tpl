@@ -1,5 +1,5 @@
 {{/*
-The model identity contract, as the CLI reads it (src/shiplane/identity.py is the
+The model identity contract, as the CLI reads it (contracts/src/shiplane_contracts/identity.py is the
 one definition; tests/chart/test_identity_contract.py fails if these drift).
 Aliases are for people, versions are for pods: a predictor is always given a
 pinned models:/NAME/VERSION.

@@ -345,6 +345,12 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             else {},
             schema,
         )
+        if not request.inputs:
+            from shiplane_serving.errors import BadRequestShape
+
+            raise BadRequestShape(
+                f"send one [rows, {schema.n_features}] input tensor, or one per column"
+            )
         if len(request.inputs) > 1:  # one tensor per column
             tensors = [
                 {"name": i.name, "datatype": i.datatype, "data": _column_values(i)}

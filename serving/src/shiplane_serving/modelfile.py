@@ -120,7 +120,7 @@ def load_estimator(
                 import cloudpickle
 
                 return cloudpickle.load(f)
-            return pickle.load(f)  # noqa: S301 - the operator opted in
+            return pickle.load(f)  # the operator opted in (--allow-pickle)
     except Exception as exc:
         raise ModelLoadError(f"cannot unpickle {file.path}{mismatch}: {exc}") from exc
 
