@@ -122,30 +122,29 @@ def _serve(
     return wait_ready(server) if ready else server
 
 
+def _served(
+    logged: tuple[Any, str], name: str, uri: str, factory: Any
+) -> Iterator[Server]:
+    """A module's server for a logged model, trusting what it needs."""
+    model, version = logged
+    flags = [f"--extra-trusted-types={t}" for t in _untrusted(model)]
+    server = _serve(factory.mktemp(name), name, version, uri, *flags)
+    yield server
+    server.process.stop()
+
+
 @pytest.fixture(scope="module")
 def numeric_server(
     numeric_model: tuple[Any, str], mlflow_uri: str, tmp_path_factory: Any
 ) -> Iterator[Server]:
-    model, version = numeric_model
-    flags = [f"--extra-trusted-types={t}" for t in _untrusted(model)]
-    server = _serve(
-        tmp_path_factory.mktemp("numeric"), "byo-numeric", version, mlflow_uri, *flags
-    )
-    yield server
-    server.process.stop()
+    yield from _served(numeric_model, "byo-numeric", mlflow_uri, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def table_server(
     table_model: tuple[Any, str], mlflow_uri: str, tmp_path_factory: Any
 ) -> Iterator[Server]:
-    model, version = table_model
-    flags = [f"--extra-trusted-types={t}" for t in _untrusted(model)]
-    server = _serve(
-        tmp_path_factory.mktemp("table"), "byo-table", version, mlflow_uri, *flags
-    )
-    yield server
-    server.process.stop()
+    yield from _served(table_model, "byo-table", mlflow_uri, tmp_path_factory)
 
 
 def _post(server: Server, path: str, doc: Any) -> httpx.Response:
