@@ -171,6 +171,47 @@ class Kube:
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
             )
 
+    def grant_isvc_reader(self, namespace: str, user: str) -> None:
+        """Let ``user`` get, list and watch (never patch) InferenceServices in
+        ``namespace``: a Role and a RoleBinding, made as the admin."""
+        rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
+        role = "isvc-reader"
+        with self.api() as api:
+            if api.get(f"{rbac}/roles/{role}") is None:
+                api.call(
+                    "POST",
+                    f"{rbac}/roles",
+                    {
+                        "metadata": {"name": role},
+                        "rules": [
+                            {
+                                "apiGroups": ["serving.kserve.io"],
+                                "resources": ["inferenceservices"],
+                                "verbs": ["get", "list", "watch"],
+                            }
+                        ],
+                    },
+                )
+            api.call(
+                "POST",
+                f"{rbac}/rolebindings",
+                {
+                    "metadata": {"name": f"{role}-{user}"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": role,
+                    },
+                    "subjects": [
+                        {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "User",
+                            "name": user,
+                        }
+                    ],
+                },
+            )
+
     def delete_namespace(self, name: str) -> None:
         """Start deleting a namespace; ``wait_deleted`` waits for it."""
         path = f"/api/v1/namespaces/{name}"

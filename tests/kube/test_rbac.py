@@ -302,43 +302,6 @@ def test_only_the_rollout_pod_mounts_a_token(
             assert mounts_token is (component == "rollout"), (component, pod["spec"])
 
 
-def _isvc_reader(kube: Kube, user: str) -> None:
-    with kube.api() as api:
-        api.call(
-            "POST",
-            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}/roles",
-            {
-                "metadata": {"name": "isvc-reader"},
-                "rules": [
-                    {
-                        "apiGroups": [ISVCS[0]],
-                        "resources": [ISVCS[1]],
-                        "verbs": ["get", "list", "watch"],
-                    }
-                ],
-            },
-        )
-        api.call(
-            "POST",
-            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}/rolebindings",
-            {
-                "metadata": {"name": f"isvc-reader-{user}"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Role",
-                    "name": "isvc-reader",
-                },
-                "subjects": [
-                    {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "User",
-                        "name": user,
-                    }
-                ],
-            },
-        )
-
-
 def _shiplane(*args: str) -> tuple[int, str]:
     # The console script `uv run shiplane` runs, from this environment.
     cli = Path(sys.executable).with_name("shiplane")
@@ -349,7 +312,7 @@ def _shiplane(*args: str) -> tuple[int, str]:
 def test_set_traffic_without_patch_names_the_missing_permission(
     control_plane: LocalCluster, kube: Kube, release: dict[str, str]
 ) -> None:
-    _isvc_reader(kube, "alice")
+    kube.grant_isvc_reader(NAMESPACE, "alice")
     config = control_plane.user_kubeconfigs["alice"]
     code, output = _shiplane(
         "set-traffic", ISVC, "10", "-n", NAMESPACE, "--kubeconfig", str(config)

@@ -341,49 +341,10 @@ def test_a_rollback_without_patch_rights_is_reported_not_retried(
 
 
 def _isvc_reader(release: Release, user: str, workdir: Path) -> Path:
-    """Let ``user`` get (not patch) InferenceServices in the release namespace;
+    """Let ``user`` read (not patch) InferenceServices in the release namespace;
     their kubeconfig, once the API server's authorizer lets them read."""
     namespace, cluster = release.namespace, release.kube.cluster
-    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
-    meta = {"name": "isvc-reader", "namespace": namespace}
-    with release.kube.api() as api:
-        api.call(
-            "POST",
-            f"{rbac}/roles",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": meta,
-                "rules": [
-                    {
-                        "apiGroups": ["serving.kserve.io"],
-                        "resources": ["inferenceservices"],
-                        "verbs": ["get"],
-                    }
-                ],
-            },
-        )
-        api.call(
-            "POST",
-            f"{rbac}/rolebindings",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": meta,
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Role",
-                    "name": "isvc-reader",
-                },
-                "subjects": [
-                    {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "User",
-                        "name": user,
-                    }
-                ],
-            },
-        )
+    release.kube.grant_isvc_reader(namespace, user)
     token = cluster.user_tokens[user]
     with release.kube.api(token) as api:
         eventually(
