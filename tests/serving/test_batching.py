@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiplane_serving.batching import OpportunisticBatcher
-from shiplane_serving.protocol.common import FloatMatrix, Prediction
+from shiplane_serving.types import FloatMatrix, Prediction
 from tests.promtext import total
 from tests.serving.conftest import Server
 

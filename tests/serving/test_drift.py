@@ -13,7 +13,7 @@ from shiplane_contracts.profile import build_profile, fingerprint
 from shiplane_serving.drift import DriftConfig, DriftMonitor
 from shiplane_serving.drift.stats import binned_ks, ks_critical, psi
 from shiplane_serving.drift.window import WindowCounts
-from shiplane_serving.protocol.common import Prediction
+from shiplane_serving.types import Prediction
 
 
 def test_psi_and_ks_known_values() -> None:

@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shiplane_serving.dataplane import Dataplane
 from shiplane_serving.errors import ModelLoadError, ModelNotReady
 from shiplane_serving.feedback import parse_feedback, score
 from shiplane_serving.loader import parse_registry_uri, with_retries
 from shiplane_serving.metrics import ServingMetrics
-from shiplane_serving.model import ShiplaneModel
 from shiplane_serving.protocol import parse_v1
 from shiplane_serving.settings import ServingSettings
 from shiplane_tools import localstack
 
 
-def model_for(uri: str, tmp_path: Path, **overrides: object) -> ShiplaneModel:
+def model_for(uri: str, tmp_path: Path, **overrides: object) -> Dataplane:
     settings = ServingSettings(
         model_uri=uri,
         model_name="m",
@@ -30,7 +30,7 @@ def model_for(uri: str, tmp_path: Path, **overrides: object) -> ShiplaneModel:
         grpc_port=0,
         **overrides,  # type: ignore[arg-type]
     )
-    return ShiplaneModel(settings, ServingMetrics())
+    return Dataplane(settings, ServingMetrics())
 
 
 def test_registry_uris_parse() -> None:

@@ -21,8 +21,9 @@ from shiplane_serving.errors import (
     ServingError,
     UnknownOutput,
 )
-from shiplane_serving.protocol import InputSchema, parse_v1, parse_v2
-from shiplane_serving.protocol.common import Column, to_frame
+from shiplane_serving.protocol import parse_v1, parse_v2
+from shiplane_serving.protocol.common import to_frame
+from shiplane_serving.types import Column, InputSchema
 
 NAMES = tuple(f"f{i}" for i in range(4))
 STRICT = InputSchema(NAMES, allow_nan=False, max_rows=8, has_proba=True)

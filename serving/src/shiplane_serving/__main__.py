@@ -130,16 +130,18 @@ def _run_kserve(settings: ServingSettings) -> int:
     import kserve
     from prometheus_client import REGISTRY
 
+    from shiplane_serving.dataplane import Dataplane
+    from shiplane_serving.kserve_adapter import ShiplaneModel
     from shiplane_serving.metrics import ServingMetrics
-    from shiplane_serving.model import ShiplaneModel
     from shiplane_serving.tracing import Tracing
 
     # KServe's /metrics serves the default registry.
     metrics = ServingMetrics(registry=REGISTRY)
-    model = ShiplaneModel(settings, metrics, Tracing(settings.otlp_endpoint))
-    if not model.load():
-        log.error("model failed to load: %s", model.load_error)
+    dataplane = Dataplane(settings, metrics, Tracing(settings.otlp_endpoint))
+    if not dataplane.load():
+        log.error("model failed to load: %s", dataplane.load_error)
         return 1
+    model = ShiplaneModel(dataplane)
     kserve.ModelServer(
         http_port=settings.http_port,
         grpc_port=settings.grpc_port or 8081,

@@ -3,9 +3,11 @@ Protocol), feedback, health and ``/metrics``.
 
 Why not KServe's FastAPI app: it binds 0.0.0.0, always adds a timing middleware
 that logs every request, and validates V2 bodies with pydantic before our own
-validation; together they cost more than the model call itself. The same
-:class:`~shiplane_serving.model.ShiplaneModel` still runs under KServe's
-ModelServer (``--server kserve``).
+validation; together they cost more than the model call itself. This module
+only routes and speaks HTTP: parsing goes to :mod:`~shiplane_serving.protocol`,
+everything else (the model call, drift, feedback, every metric) to the
+:class:`~shiplane_serving.dataplane.Dataplane`, which KServe's ModelServer also
+runs (``--server kserve``).
 
 Routes (``NAME`` is the served model):
 
@@ -23,7 +25,6 @@ import asyncio
 import logging
 import os
 import re
-import time
 from typing import Any
 
 import orjson
@@ -31,6 +32,7 @@ import orjson
 from shiplane_contracts import asgi
 from shiplane_contracts.asgi import Receive, Scope, Send
 from shiplane_serving import __version__
+from shiplane_serving.dataplane import REQUEST_ID_HEADER, VERSION_HEADER, Dataplane
 from shiplane_serving.errors import (
     BatchTooLarge,
     MethodNotAllowed,
@@ -38,11 +40,8 @@ from shiplane_serving.errors import (
     ServingError,
     UnknownModel,
 )
-from shiplane_serving.feedback import parse_feedback, score
 from shiplane_serving.metrics import ServingMetrics, mark_process_dead
-from shiplane_serving.model import REQUEST_ID_HEADER, VERSION_HEADER, ShiplaneModel
 from shiplane_serving.protocol import build_v1, build_v2, parse_v1, parse_v2
-from shiplane_serving.protocol.common import decode_json
 from shiplane_serving.settings import ServingSettings
 from shiplane_serving.tracing import Tracing
 
@@ -59,12 +58,12 @@ _V2_MODEL = re.compile(
 
 
 class ServingApp:
-    """The ASGI application around one :class:`ShiplaneModel`."""
+    """The ASGI application around one :class:`Dataplane`."""
 
-    def __init__(self, model: ShiplaneModel, settings: ServingSettings) -> None:
-        self.model = model
+    def __init__(self, dataplane: Dataplane, settings: ServingSettings) -> None:
+        self.dataplane = dataplane
         self.settings = settings
-        self.metrics: ServingMetrics = model.metrics
+        self.metrics: ServingMetrics = dataplane.metrics
         self._load_task: asyncio.Future[bool] | None = None
         self._grpc: Any = None
 
@@ -95,17 +94,17 @@ class ServingApp:
     async def startup(self) -> None:
         """Load the model in the background and start gRPC if configured."""
         loop = asyncio.get_running_loop()
-        self._load_task = loop.run_in_executor(None, self.model.load)
+        self._load_task = loop.run_in_executor(None, self.dataplane.load)
         if self.settings.grpc_port:
             from shiplane_serving.grpc_server import start_grpc
 
-            self._grpc = await start_grpc(self.model, self.settings)
+            self._grpc = await start_grpc(self.dataplane, self.settings)
 
     async def shutdown(self) -> None:
         """Drain queued requests, stop gRPC, drop this worker's live gauges."""
         if self._grpc is not None:
             await self._grpc.stop(grace=5)
-        await self.model.close()
+        await self.dataplane.close()
         mark_process_dead(self.metrics.multiproc_dir, os.getpid())
 
     # ---- routing ----------------------------------------------------------------
@@ -143,7 +142,7 @@ class ServingApp:
             await self._error(send, exc)
 
     async def _get(self, path: str, send: Send) -> None:
-        model = self.model
+        model = self.dataplane
         if path in ("/", "/v2/health/live"):
             await _respond(send, 200, {"status": "alive"})
         elif path == "/metrics":
@@ -177,19 +176,23 @@ class ServingApp:
             raise NotFound(f"no endpoint GET {path}")
 
     def _check_name(self, name: str, version: str | None) -> None:
-        if name != self.model.name:
+        if name != self.dataplane.name:
             raise UnknownModel(
                 f"model {name!r} is not served here; this server serves "
-                f"{self.model.name!r}"
+                f"{self.dataplane.name!r}"
             )
-        if version is not None and self.model.ready and version != self.model.version:
+        if (
+            version is not None
+            and self.dataplane.ready
+            and version != self.dataplane.version
+        ):
             raise UnknownModel(
                 f"model {name!r} version {version!r} is not served here; this server "
-                f"serves version {self.model.version!r}"
+                f"serves version {self.dataplane.version!r}"
             )
 
     def _metadata(self) -> dict[str, Any]:
-        model = self.model
+        model = self.dataplane
         loaded = model.loaded
         if loaded is None:
             return {"name": model.name, "versions": [], "platform": "sklearn"}
@@ -241,87 +244,53 @@ class ServingApp:
         receive: Receive,
         send: Send,
     ) -> None:
-        started = time.perf_counter()
-        model = self.model
-        rows = 0
+        model = self.dataplane
         try:
-            body = await _read_body(receive, self.settings.max_body_bytes)
-            self._check_name(name, version)
-            schema = model.require_ready()
-            if protocol == "v1":
-                if verb == "predict":
-                    output = self.settings.v1_default_output
-                elif verb == "predict_proba":
-                    output = "predict_proba"
+            with model.track(protocol) as tracked:
+                body = await _read_body(receive, self.settings.max_body_bytes)
+                self._check_name(name, version)
+                schema = model.require_ready()
+                if protocol == "v1":
+                    if verb == "predict":
+                        output = self.settings.v1_default_output
+                    elif verb == "predict_proba":
+                        output = "predict_proba"
+                    else:
+                        raise NotFound(
+                            f"unknown verb :{verb}; use :predict or :predict_proba"
+                        )
+                    parsed = parse_v1(body, schema, output)
                 else:
-                    raise NotFound(
-                        f"unknown verb :{verb}; use :predict or :predict_proba"
-                    )
-                parsed = parse_v1(body, schema, output)
-            else:
-                parsed = parse_v2(body, schema)
-            pred, request_id = await model.infer(parsed)
-            rows = parsed.rows
-            build = build_v1 if protocol == "v1" else build_v2
-            payload = build(parsed, pred, model.name, model.version, request_id)
-            headers = [
-                _JSON,
-                (VERSION_HEADER.encode(), model.version.encode()),
-                (REQUEST_ID_HEADER.encode(), request_id.encode()),
-            ]
-            await asgi.respond(send, 200, payload, headers)
-            code = 200
+                    parsed = parse_v2(body, schema)
+                pred, request_id = await model.infer(parsed)
+                tracked.rows = parsed.rows
+                build = build_v1 if protocol == "v1" else build_v2
+                payload = build(parsed, pred, model.name, model.version, request_id)
+                headers = [
+                    _JSON,
+                    (VERSION_HEADER.encode(), model.version.encode()),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
+                await asgi.respond(send, 200, payload, headers)
         except ServingError as exc:
-            code = exc.status
-            self.metrics.child(
-                self.metrics.invalid_requests, model.name, exc.reason
-            ).inc()
             await self._error(send, exc)
         except Exception:
-            code = 500
             log.exception("inference failed")
             await _respond(send, 500, {"error": "internal error; see the server log"})
-        self.metrics.observe_request(
-            model.name,
-            model.version,
-            protocol,
-            code,
-            time.perf_counter() - started,
-            rows,
-        )
 
     async def _feedback(self, name: str, receive: Receive, send: Send) -> None:
-        model = self.model
         try:
             body = await _read_body(receive, self.settings.max_body_bytes)
             self._check_name(name, None)
-            model.require_ready()
-            loaded = model.loaded
-            assert loaded is not None
-            result = score(
-                parse_feedback(decode_json(body)),
-                model.request_ids,
-                loaded.task,
-                loaded.classes,
-            )
         except ServingError as exc:
-            self.metrics.child(
-                self.metrics.invalid_requests, model.name, exc.reason
-            ).inc()
+            self.dataplane.count_refusal(exc)
             await self._error(send, exc)
             return
-        m = self.metrics
-        for outcome, per_version in (
-            ("correct", result.correct),
-            ("incorrect", result.incorrect),
-            ("scored", result.scored),
-        ):
-            for version, count in per_version.items():
-                m.child(m.feedback, model.name, version, outcome).inc(count)
-        for version, total in result.absolute_error.items():
-            m.child(m.feedback_absolute_error, model.name, version).inc(total)
-        if result.unknown:
-            m.child(m.feedback_unknown, model.name).inc(len(result.unknown))
+        try:
+            result = self.dataplane.feedback(body)
+        except ServingError as exc:
+            await self._error(send, exc)
+            return
         await _respond(send, 200, result.as_json())
 
     async def _error(self, send: Send, exc: ServingError) -> None:
@@ -347,8 +316,8 @@ def build_app(settings: ServingSettings) -> ServingApp:
     """The app for ``settings`` (metrics in multiprocess mode when workers > 1)."""
     multiproc_dir = settings.metrics_dir if settings.workers > 1 else None
     metrics = ServingMetrics(multiproc_dir=multiproc_dir)
-    model = ShiplaneModel(settings, metrics, Tracing(settings.otlp_endpoint))
-    return ServingApp(model, settings)
+    dataplane = Dataplane(settings, metrics, Tracing(settings.otlp_endpoint))
+    return ServingApp(dataplane, settings)
 
 
 def create_app() -> ServingApp:

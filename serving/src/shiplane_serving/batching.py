@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shiplane_serving.errors import ModelNotReady
-from shiplane_serving.protocol.common import FloatMatrix, Prediction
+from shiplane_serving.types import FloatMatrix, Prediction
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 import orjson
 
 from shiplane_serving.errors import BadFeedback
-from shiplane_serving.protocol.common import Prediction
+from shiplane_serving.types import Prediction
 
 PREFIX: Final = "s1"
 _SIG_BYTES: Final = 12

@@ -1,5 +1,6 @@
 """Open Inference Protocol over gRPC, as KServe provides it: KServe's own
-``InferenceServicer`` and DataPlane in front of :class:`ShiplaneModel`, on a
+``InferenceServicer`` and DataPlane in front of Shiplane's dataplane (through
+:class:`~shiplane_serving.kserve_adapter.ShiplaneModel`), on a
 grpc.aio server bound to the configured host (KServe's own server always binds
 ``[::]``). It runs on the REST worker's event loop; with several workers each
 starts one on the same port (gRPC sets SO_REUSEPORT) and the kernel spreads
@@ -18,14 +19,15 @@ from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 
-from shiplane_serving.model import ShiplaneModel
+from shiplane_serving.dataplane import Dataplane
+from shiplane_serving.kserve_adapter import ShiplaneModel
 from shiplane_serving.settings import ServingSettings
 
 
-async def start_grpc(model: ShiplaneModel, settings: ServingSettings) -> Any:
-    """Start serving ``model`` over gRPC; returns the started ``grpc.aio`` server."""
+async def start_grpc(dataplane: Dataplane, settings: ServingSettings) -> Any:
+    """Serve ``dataplane`` over gRPC; returns the started ``grpc.aio`` server."""
     repository = ModelRepository(models_dir="/nonexistent")
-    repository.update(model)
+    repository.update(ShiplaneModel(dataplane))
     servicer = InferenceServicer(
         DataPlane(model_registry=repository), ModelRepositoryExtension(repository)
     )

@@ -31,8 +31,8 @@ from shiplane_contracts.modelformat import METADATA_KEY, profile_path
 from shiplane_contracts.profile import ProfileError, ReferenceProfile
 from shiplane_serving import modelfile
 from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
-from shiplane_serving.protocol.common import NUMERIC_KINDS, Column, ColumnKind
 from shiplane_serving.settings import ServingSettings
+from shiplane_serving.types import NUMERIC_KINDS, Column, ColumnKind
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from shiplane_contracts import collectors
 from shiplane_contracts import metrics as spec
 from shiplane_contracts.collectors import Children
 from shiplane_serving.drift.monitor import DriftReport
-from shiplane_serving.protocol.common import Prediction
+from shiplane_serving.types import Prediction
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -18,7 +18,7 @@ from shiplane_contracts.profile import (
 )
 from shiplane_serving.drift.stats import binned_ks, ks_critical, psi, shares
 from shiplane_serving.drift.window import WindowCounts
-from shiplane_serving.protocol.common import Prediction
+from shiplane_serving.types import Prediction
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,8 @@ from typing import Any
 import orjson
 
 from shiplane_serving.errors import BadRequestShape, FeatureCountError, UnknownOutput
-from shiplane_serving.protocol.common import (
-    InputSchema,
-    OutputKind,
-    ParsedRequest,
-    Prediction,
-    decode_json,
-    to_matrix,
-)
+from shiplane_serving.protocol.common import decode_json, to_matrix
+from shiplane_serving.types import InputSchema, OutputKind, ParsedRequest, Prediction
 
 #: Where a V1 body may carry its rows: KServe's ``instances``/``inputs``, and
 #: the pandas-style ``dataframe_split``/``dataframe_records`` of ``mlflow models

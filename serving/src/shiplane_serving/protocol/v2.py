@@ -23,14 +23,13 @@ from shiplane_serving.errors import (
     FeatureTypeError,
     UnknownOutput,
 )
-from shiplane_serving.protocol.common import (
+from shiplane_serving.protocol.common import decode_json, to_matrix
+from shiplane_serving.types import (
     OUTPUT_KINDS,
     InputSchema,
     OutputKind,
     ParsedRequest,
     Prediction,
-    decode_json,
-    to_matrix,
 )
 
 NUMERIC_DATATYPES: Final = frozenset(

@@ -1,11 +1,12 @@
-"""The Shiplane model: a ``kserve.Model`` that KServe's own ModelServer can run,
-and the same object Shiplane's lean REST app and gRPC server call.
+"""The serving dataplane: the one path every transport calls.
 
-Loading resolves the URI (MLflow registry, ``runs:/``, local directory), loads the
-estimator with skops and the reference profile, and sets up drift, batching and
-request ids. Prediction validates input once (``protocol``), then calls
-scikit-learn with its own validation switched off, through the opportunistic
-batcher.
+The REST app, KServe's ModelServer and the gRPC server each only turn their
+wire format into a :class:`~shiplane_serving.types.ParsedRequest` and a
+:class:`~shiplane_serving.types.Prediction` back into their answer. Everything
+in between happens here, once: loading the model (MLflow registry,
+``runs:/``, a directory), its input schema, batching, the model call, drift,
+request ids, feedback scoring, and every request, prediction and refusal
+metric. No other module writes a serving metric.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-import kserve
 import numpy as np
-import orjson
 import sklearn
-from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from shiplane_contracts.modelformat import PROFILE_PATH
 from shiplane_serving import fastpath, loader
@@ -34,19 +34,18 @@ from shiplane_serving.errors import (
     ServingError,
     ValueRefused,
 )
-from shiplane_serving.feedback import RequestIds, encode_predictions
-from shiplane_serving.metrics import DriftCollector, ServingMetrics
-from shiplane_serving.protocol import (
-    InputSchema,
-    ParsedRequest,
-    Prediction,
-    build_v1,
-    parse_v1,
+from shiplane_serving.feedback import (
+    FeedbackResult,
+    RequestIds,
+    encode_predictions,
+    parse_feedback,
+    score,
 )
-from shiplane_serving.protocol.common import FloatMatrix, to_frame, to_matrix
-from shiplane_serving.protocol.v2 import columns_to_rows, labels_datatype, parse_outputs
+from shiplane_serving.metrics import DriftCollector, ServingMetrics
+from shiplane_serving.protocol.common import decode_json, to_frame
 from shiplane_serving.settings import ServingSettings
 from shiplane_serving.tracing import Tracing
+from shiplane_serving.types import FloatMatrix, InputSchema, ParsedRequest, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,16 @@ VERSION_HEADER = "x-shiplane-model-version"
 REQUEST_ID_HEADER = "x-shiplane-request-id"
 
 
-class ShiplaneModel(kserve.Model):  # type: ignore[misc]
-    """A scikit-learn model served with Shiplane's metrics, drift and feedback.
+@dataclass
+class Tracked:
+    """One inference request being answered: what its metrics will say."""
+
+    protocol: str
+    rows: int = 0
+
+
+class Dataplane:
+    """One served scikit-learn model with Shiplane's metrics, drift and feedback.
 
     Args:
         settings: the process settings.
@@ -69,10 +76,11 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
         metrics: ServingMetrics,
         tracing: Tracing | None = None,
     ) -> None:
-        super().__init__(settings.model_name, return_response_headers=True)
+        self.name = settings.model_name
         self.settings = settings
         self.metrics = metrics
         self.tracing = tracing or Tracing("")
+        self.ready = False
         self.loaded: loader.LoadedModel | None = None
         self.load_error: str = ""
         self.schema: InputSchema | None = None
@@ -267,6 +275,50 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
             raise ModelNotReady(f"model {self.name!r} is not ready ({why})")
         return self.schema
 
+    def count_refusal(self, exc: ServingError) -> None:
+        """Count a request refused before or outside :meth:`track`."""
+        self.metrics.child(self.metrics.invalid_requests, self.name, exc.reason).inc()
+
+    @contextmanager
+    def track(
+        self, protocol: str, refused_status: int | None = None
+    ) -> Iterator[Tracked]:
+        """Time and count one inference request, whatever its outcome.
+
+        A :class:`ServingError` inside is counted under its reason and
+        re-raised for the transport to answer; anything else counts as a 500.
+
+        Args:
+            protocol: the ``protocol`` label (``v1``, ``v2``, ``grpc``).
+            refused_status: the status the transport answers every refusal
+                with, when it cannot answer the error's own (KServe: 400).
+        """
+        started = time.perf_counter()
+        tracked = Tracked(protocol)
+        code = 200
+        try:
+            yield tracked
+        except ServingError as exc:
+            code = refused_status or exc.status
+            self.count_refusal(exc)
+            raise
+        except Exception:
+            code = 500
+            raise
+        except BaseException:
+            code = 0  # cancelled: the client left, nobody heard an answer
+            raise
+        finally:
+            if code:
+                self.metrics.observe_request(
+                    self.name,
+                    self.version,
+                    tracked.protocol,
+                    code,
+                    time.perf_counter() - started,
+                    tracked.rows,
+                )
+
     async def infer(self, parsed: ParsedRequest) -> tuple[Prediction, str]:
         """Predict a validated request; returns the prediction and its request id."""
         self.require_ready()
@@ -276,147 +328,42 @@ class ShiplaneModel(kserve.Model):  # type: ignore[misc]
         request_id = self.request_ids.make(self.version, encode_predictions(pred))
         return pred, request_id
 
+    def feedback(self, body: bytes) -> FeedbackResult:
+        """Score ground truth against the predictions its request ids carry.
+
+        Raises:
+            ServingError: bad JSON, not ready, or feedback of the wrong shape
+                (counted under its reason; nothing of the call is scored).
+        """
+        try:
+            self.require_ready()
+            assert self.loaded is not None
+            result = score(
+                parse_feedback(decode_json(body)),
+                self.request_ids,
+                self.loaded.task,
+                self.loaded.classes,
+            )
+        except ServingError as exc:
+            self.count_refusal(exc)
+            raise
+        m = self.metrics
+        for outcome, per_version in (
+            ("correct", result.correct),
+            ("incorrect", result.incorrect),
+            ("scored", result.scored),
+        ):
+            for version, count in per_version.items():
+                m.child(m.feedback, self.name, version, outcome).inc(count)
+        for version, total in result.absolute_error.items():
+            m.child(m.feedback_absolute_error, self.name, version).inc(total)
+        if result.unknown:
+            m.child(m.feedback_unknown, self.name).inc(len(result.unknown))
+        return result
+
     async def close(self) -> None:
         """Answer everything queued, then stop."""
         if self.batcher is not None:
             await self.batcher.close()
         self._executor.shutdown(wait=True)
         self.tracing.shutdown()
-
-    # ---- kserve.Model interface (KServe's ModelServer and the gRPC server) -----------
-    async def predict(
-        self,
-        payload: dict[str, Any] | bytes | InferRequest,
-        headers: dict[str, str] | None = None,
-        response_headers: dict[str, str] | None = None,
-    ) -> dict[str, Any] | InferResponse:
-        """KServe's predict hook: V1 dicts and V2/gRPC ``InferRequest``s."""
-        started = time.perf_counter()
-        protocol = "v1"
-        if isinstance(payload, InferRequest):
-            protocol = "grpc" if payload.from_grpc else "v2"
-        code, rows = 200, 0
-        try:
-            schema = self.require_ready()
-            if isinstance(payload, InferRequest):
-                parsed = self._parse_infer_request(payload, schema)
-            else:
-                # KServe hands V1 bodies over decoded, or raw without a JSON
-                # content type.
-                raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-                parsed = parse_v1(raw, schema, self.settings.v1_default_output)
-            pred, request_id = await self.infer(parsed)
-            rows = parsed.rows
-            if response_headers is not None:
-                response_headers[VERSION_HEADER] = self.version
-                response_headers[REQUEST_ID_HEADER] = request_id
-            if isinstance(payload, InferRequest):
-                return self._infer_response(payload, parsed, pred, request_id)
-            return dict(
-                orjson.loads(
-                    build_v1(parsed, pred, self.name, self.version, request_id)
-                )
-            )
-        except ServingError as exc:
-            # KServe answers InvalidInput with 400 (gRPC INVALID_ARGUMENT).
-            code = 400
-            self.metrics.child(
-                self.metrics.invalid_requests, self.name, exc.reason
-            ).inc()
-            from kserve.errors import InvalidInput
-
-            raise InvalidInput(exc.message) from exc
-        finally:
-            self.metrics.observe_request(
-                self.name,
-                self.version,
-                protocol,
-                code,
-                time.perf_counter() - started,
-                rows,
-            )
-
-    def _parse_infer_request(
-        self, request: InferRequest, schema: InputSchema
-    ) -> ParsedRequest:
-        outputs = parse_outputs(
-            {"outputs": [{"name": o.name} for o in request.request_outputs]}
-            if request.request_outputs
-            else {},
-            schema,
-        )
-        if not request.inputs:
-            from shiplane_serving.errors import BadRequestShape
-
-            raise BadRequestShape(
-                f"send one [rows, {schema.n_features}] input tensor, or one per column"
-            )
-        if len(request.inputs) > 1:  # one tensor per column
-            tensors = [
-                {"name": i.name, "datatype": i.datatype, "data": _column_values(i)}
-                for i in request.inputs
-            ]
-            return ParsedRequest(
-                x=to_matrix(columns_to_rows(tensors, schema), schema, "inputs"),
-                outputs=outputs,
-                client_id=request.id,
-            )
-        try:
-            arr = request.inputs[0].as_numpy()
-        except Exception as exc:
-            from shiplane_serving.errors import FeatureTypeError
-
-            raise FeatureTypeError(f"input tensor is not numeric: {exc}") from exc
-        rows = arr.tolist() if arr.ndim == 2 else arr
-        return ParsedRequest(
-            x=to_matrix(rows, schema, "inputs[0]"),
-            outputs=outputs,
-            client_id=request.id,
-        )
-
-    def _infer_response(
-        self,
-        request: InferRequest,
-        parsed: ParsedRequest,
-        pred: Prediction,
-        request_id: str,
-    ) -> InferResponse:
-        outputs = []
-        for kind in parsed.outputs:
-            if kind == "predict_proba" and pred.proba is not None:
-                out = InferOutput("predict_proba", list(pred.proba.shape), "FP64")
-                out.set_data_from_numpy(pred.proba, binary_data=False)
-            else:
-                labels = pred.labels
-                datatype = labels_datatype(labels)
-                data = labels.astype(np.int64) if datatype == "INT64" else labels
-                if datatype == "BYTES":
-                    data = labels.astype(object)
-                out = InferOutput("predict", [parsed.rows], datatype)
-                out.set_data_from_numpy(data, binary_data=False)
-            outputs.append(out)
-        return InferResponse(
-            response_id=request.id or request_id,
-            model_name=self.name,
-            model_version=self.version,
-            infer_outputs=outputs,
-            parameters={"request_id": request_id},
-            from_grpc=request.from_grpc,
-        )
-
-
-def _column_values(tensor: Any) -> list[Any]:
-    """A per-column input tensor's values as JSON would carry them (BYTES
-    arrive as bytes over gRPC: decoded to strings)."""
-    from shiplane_serving.errors import FeatureTypeError
-
-    try:
-        values = tensor.as_numpy().ravel().tolist()
-    except Exception as exc:
-        raise FeatureTypeError(f"input {tensor.name!r} is unreadable: {exc}") from exc
-    if tensor.datatype == "BYTES":
-        try:
-            return [v.decode() if isinstance(v, bytes) else v for v in values]
-        except UnicodeDecodeError as exc:
-            raise FeatureTypeError(f"input {tensor.name!r} is not UTF-8") from exc
-    return list(values)
