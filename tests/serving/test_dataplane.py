@@ -4,7 +4,6 @@ counted on its own would count a request differently from the others."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -17,14 +16,14 @@ WRITERS = {"child", "observe_request", "observe_predictions"}
 
 def metric_writes(source: str) -> list[int]:
     """Lines of ``source`` that call ServingMetrics' writing API."""
-    return [
+    return sorted(
         node.lineno
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in WRITERS
         and "metrics" in ast.unparse(node.func.value)
-    ]
+    )
 
 
 def test_only_the_dataplane_writes_serving_metrics() -> None:
