@@ -101,3 +101,48 @@ def test_fingerprint_changes_with_data_and_shape() -> None:
     assert fingerprint(x, y) == fingerprint(x.copy(), y.copy())
     assert fingerprint(x, y) != fingerprint(x + 1e-9, y)
     assert fingerprint(x, y) != fingerprint(x.reshape(2, 3), y)
+
+
+def test_a_table_profile_keeps_categories_missing_values_and_version_2(
+    tmp_path: Path,
+) -> None:
+    from shiplane_contracts.profile import build_table_profile
+
+    columns = {
+        "size": [1.0, 2.0, None, 4.0],
+        "color": ["red", None, "blue", "red"],
+    }
+    kinds = {"size": "numeric", "color": "categorical"}
+    y = np.array([1, 0, 1, 1])
+    prof = build_table_profile(columns, kinds, y, "classification", "fp")  # type: ignore[arg-type]
+    assert prof.schema_version == 2 and not prof.numeric_only
+    color = prof.features[1]
+    assert color.kind == "categorical"
+    assert color.categories == ["blue", "red"] and color.missing == 1
+    assert color.fractions == pytest.approx([1 / 3, 2 / 3, 0.0])
+    assert prof.features[0].missing == 1
+    again = ReferenceProfile.load(prof.save(tmp_path / "p.json"))
+    assert again == prof
+
+
+def test_numeric_tables_stay_version_1_and_version_1_refuses_categories() -> None:
+    from shiplane_contracts.profile import build_table_profile
+
+    prof = build_table_profile(
+        {"a": [1.0, 2.0, 3.0]},
+        {"a": "numeric"},
+        np.array([0.1, 0.2, 0.3]),
+        "regression",
+        "fp",
+    )
+    assert prof.schema_version == 1
+    raw = build_table_profile(
+        {"c": ["x", "y", "x"]},
+        {"c": "categorical"},
+        np.array([1, 0, 1]),
+        "classification",
+        "fp",
+    ).model_dump()
+    raw["schema_version"] = 1
+    with pytest.raises(ValueError, match="categorical features need schema_version 2"):
+        ReferenceProfile.model_validate(raw)

@@ -12,51 +12,12 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 import pytest
 
+from tests.serving import byokit
 from tests.serving.conftest import Server, start_server, wait_ready
 
 pytestmark = pytest.mark.mlflow
-
-COLORS = ["red", "green", "blue"]
-
-
-def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "size": rng.normal(10, 3, n),
-            "weight": rng.normal(50, 10, n),
-            "color": rng.choice(COLORS, n),
-        }
-    )
-    y = ((frame["size"] > 10) ^ (frame["color"] == "blue")).astype(int).to_numpy()
-    return frame, y
-
-
-def _log(model: Any, name: str, example: pd.DataFrame, uri: str, **kw: Any) -> str:
-    """Log and register ``model`` the way a data scientist would; its version."""
-    import mlflow
-
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        mlflow.set_experiment(f"byo-{name}")
-        with mlflow.start_run():
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                registered_model_name=name,
-                input_example=example.head(3),
-                # Named requirements: MLflow would otherwise run `uv export`.
-                pip_requirements=["scikit-learn", "skops"],
-                **kw,
-            )
-    finally:
-        mlflow.set_tracking_uri("")
-        mlflow.set_registry_uri("")
-    return str(info.registered_model_version)
 
 
 def _untrusted(model: Any) -> list[str]:
@@ -75,10 +36,10 @@ def numeric_model(mlflow_uri: str) -> tuple[Any, str]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    frame, y = _frame(300, 1)
+    frame, y = byokit.frame(300, 1)
     numeric = frame[["size", "weight"]]
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(numeric, y)
-    return model, _log(model, "byo-numeric", numeric, mlflow_uri)
+    return model, byokit.log_model(model, "byo-numeric", numeric, mlflow_uri)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +50,7 @@ def table_model(mlflow_uri: str) -> tuple[Any, str]:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    frame, y = _frame(400, 2)
+    frame, y = byokit.frame(400, 2)
     model = Pipeline(
         [
             (
@@ -104,7 +65,7 @@ def table_model(mlflow_uri: str) -> tuple[Any, str]:
             ("clf", LogisticRegression()),
         ]
     ).fit(frame, y)
-    return model, _log(model, "byo-table", frame, mlflow_uri)
+    return model, byokit.log_model(model, "byo-table", frame, mlflow_uri)
 
 
 def _serve(
@@ -160,7 +121,7 @@ def test_a_numeric_pipeline_logged_by_plain_mlflow_serves_its_own_answers(
     numeric_model: tuple[Any, str], numeric_server: Server
 ) -> None:
     model, version = numeric_model
-    frame, _ = _frame(20, 3)
+    frame, _ = byokit.frame(20, 3)
     rows = frame[["size", "weight"]]
     expected = model.predict_proba(rows)
     path = "/v1/models/byo-numeric:predict_proba"
@@ -200,7 +161,7 @@ def test_a_string_column_serves_through_every_protocol(
     table_model: tuple[Any, str], table_server: Server
 ) -> None:
     model, _ = table_model
-    frame, _ = _frame(25, 4)
+    frame, _ = byokit.frame(25, 4)
     expected = model.predict_proba(frame)
     path = "/v1/models/byo-table:predict_proba"
     objects = _post(table_server, path, {"instances": frame.to_dict("records")})
@@ -281,14 +242,16 @@ def test_untrusted_types_and_pickles_are_refused_with_the_flag_that_allows_them(
 ) -> None:
     from sklearn.neighbors import KNeighborsClassifier
 
-    frame, y = _frame(200, 5)
+    frame, y = byokit.frame(200, 5)
     numeric = frame[["size", "weight"]]
     knn = KNeighborsClassifier().fit(numeric, y)
     needed = _untrusted(knn)
     assert needed, "a KNN should need types beyond the trust list"
-    knn_version = _log(knn, "byo-knn", numeric, mlflow_uri, skops_trusted_types=needed)
+    knn_version = byokit.log_model(
+        knn, "byo-knn", numeric, mlflow_uri, skops_trusted_types=needed
+    )
     table, _ = table_model
-    pickled_version = _log(
+    pickled_version = byokit.log_model(
         table, "byo-pickle", frame, mlflow_uri, serialization_format="cloudpickle"
     )
     refused = _serve(tmp_path / "a", "byo-knn", knn_version, mlflow_uri, ready=False)
@@ -317,7 +280,7 @@ def test_untrusted_types_and_pickles_are_refused_with_the_flag_that_allows_them(
         tmp_path / "d", "byo-pickle", pickled_version, mlflow_uri, "--allow-pickle"
     )
     try:
-        rows, _ = _frame(5, 6)
+        rows, _ = byokit.frame(5, 6)
         for server, model, inputs in (
             (trusted, knn, rows[["size", "weight"]]),
             (allowed, table, rows),
@@ -363,7 +326,7 @@ def test_a_string_column_serves_over_grpc_one_tensor_per_column(
     from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
     model, _ = table_model
-    frame, _ = _frame(12, 7)
+    frame, _ = byokit.frame(12, 7)
     tensor = pb.ModelInferRequest.InferInputTensor
     contents = pb.InferTensorContents
     request = pb.ModelInferRequest(

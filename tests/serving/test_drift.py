@@ -130,3 +130,75 @@ def test_nan_inputs_are_not_binned(reference) -> None:  # type: ignore[no-untype
     counts, rows = monitor.window.totals()
     assert rows == 4
     assert counts[-1] == 4  # the missing-value bin
+
+
+# ---- categorical columns (a table model's strings and booleans) -----------------
+
+COLORS = ["red", "green", "blue"]
+
+
+def _table(n: int, seed: int, colors: list[str], p: list[float]) -> np.ndarray:
+    """An object matrix as the typed parser makes it: size, color, flag."""
+    rng = np.random.default_rng(seed)
+    rows = np.empty((n, 3), dtype=object)
+    rows[:, 0] = rng.normal(10, 3, n).tolist()
+    rows[:, 1] = rng.choice(colors, n, p=p).tolist()
+    rows[:, 2] = rng.choice([True, False], n).tolist()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def table_reference() -> object:
+    from shiplane_contracts.profile import build_table_profile
+
+    x = _table(3000, 0, COLORS, [0.5, 0.3, 0.2])
+    y = np.asarray([int(c == "red") for c in x[:, 1]])
+    columns = {"size": x[:, 0].tolist(), "color": x[:, 1].tolist(), "flag": x[:, 2]}
+    kinds = {"size": "numeric", "color": "categorical", "flag": "categorical"}
+    return build_table_profile(columns, kinds, y, "classification", "fp")  # type: ignore[arg-type]
+
+
+def _feed_table(monitor: DriftMonitor, x: np.ndarray) -> None:
+    y = np.asarray([int(c == "red") for c in x[:, 1]])
+    for start in range(0, len(x), 16):
+        ys = y[start : start + 16]
+        monitor.update(
+            x[start : start + 16], Prediction(labels=ys, proba=None, class_index=ys)
+        )
+
+
+def test_categorical_drift_is_low_on_reference_data(table_reference) -> None:  # type: ignore[no-untyped-def]
+    assert table_reference.schema_version == 2
+    monitor = DriftMonitor(table_reference, DriftConfig(min_rows=200))
+    monitor.set_classes(["0", "1"])
+    _feed_table(monitor, _table(1500, 1, COLORS, [0.5, 0.3, 0.2]))
+    report = monitor.report()
+    color = next(f for f in report.features if f.name == "color")
+    assert color.ks is None and color.chi_square_p is not None
+    assert color.psi < 0.05 and color.chi_square_p > 0.01
+    assert not any(f.drifted for f in report.features)
+
+
+def test_categorical_drift_is_high_on_shifted_and_unseen_categories(
+    table_reference,  # type: ignore[no-untyped-def]
+) -> None:
+    monitor = DriftMonitor(table_reference, DriftConfig(min_rows=200))
+    monitor.set_classes(["0", "1"])
+    # Blue takes over and a colour training never saw appears.
+    _feed_table(monitor, _table(1500, 2, [*COLORS, "purple"], [0.1, 0.1, 0.5, 0.3]))
+    report = monitor.report()
+    by_name = {f.name: f for f in report.features}
+    assert by_name["color"].drifted
+    assert by_name["color"].psi > 0.5
+    assert by_name["color"].chi_square_p < 1e-6
+    assert not by_name["size"].drifted and not by_name["flag"].drifted
+    assert report.drifted_share == pytest.approx(1 / 3)
+
+
+def test_missing_categories_are_not_counted_as_a_category(table_reference) -> None:  # type: ignore[no-untyped-def]
+    monitor = DriftMonitor(table_reference, DriftConfig(min_rows=1))
+    x = _table(400, 3, COLORS, [0.5, 0.3, 0.2])
+    x[::2, 1] = None
+    _feed_table(monitor, x)
+    color = next(f for f in monitor.report().features if f.name == "color")
+    assert color.psi < 0.1  # the other half still looks like the reference

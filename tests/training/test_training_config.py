@@ -51,6 +51,48 @@ def run_main(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
             "more than search.max_candidates",
         ),
         ({"search": {"param_grid": {"C": [1, -1]}}}, "search.param_grid.C"),
+        (
+            {"dataset": {"uri": "ftp://host/rows.csv", "target": "y"}},
+            "dataset.uri: unsupported scheme 'ftp' in 'ftp://host/rows.csv' "
+            "(supported: file:, s3:, gs:, runs:, mlflow-artifacts:)",
+        ),
+        (
+            {"dataset": {"uri": "s3://bucket", "target": "y"}},
+            "'s3://bucket' names no object: use s3://bucket/key",
+        ),
+        (
+            {"dataset": {"path": "s3://bucket/rows.csv", "target": "y"}},
+            "dataset.path: 's3://bucket/rows.csv' is a URI; dataset.path takes a "
+            "local file, put URIs in dataset.uri",
+        ),
+        (
+            {"dataset": {"builtin": "iris", "uri": "s3://b/k.csv"}},
+            "give exactly one of dataset.builtin, dataset.path or dataset.uri "
+            "(got builtin, uri)",
+        ),
+        (
+            {"dataset": {"uri": "s3://b/k.csv"}},
+            "dataset.uri needs dataset.target",
+        ),
+        (
+            {
+                "dataset": {
+                    "path": "rows.csv",
+                    "target": "y",
+                    "categorical": ["city", "city"],
+                }
+            },
+            "dataset.categorical: lists a column twice",
+        ),
+        (
+            {"preprocessing": {"categorical": {"encoding": "target"}}},
+            "preprocessing.categorical.encoding: Input should be 'one_hot' or "
+            "'ordinal'",
+        ),
+        (
+            {"preprocessing": {"categorical": {"max_categories": 1}}},
+            "preprocessing.categorical.max_categories",
+        ),
     ],
 )
 def test_invalid_config_exits_2_naming_the_problem(

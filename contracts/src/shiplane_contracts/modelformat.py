@@ -27,6 +27,11 @@ MODEL_DATA_FILE: Final = "model.skops"
 PROFILE_FILENAME: Final = "shiplane_reference_profile.json"
 PROFILE_PATH: Final = f"extra_files/{PROFILE_FILENAME}"
 
+PROFILE_TAG: Final = "shiplane.reference_profile"
+"""Model version tag naming a reference profile built after the model was
+logged (``shiplane profile``), as an artifact URI (``runs:/RUN/FILE``). Serving
+reads it when the model's own files hold no profile."""
+
 # Keys Shiplane adds under ``metadata`` in the MLmodel file.
 METADATA_KEY: Final = "shiplane"
 """``metadata.shiplane`` holds: task, feature_names, classes (classification),

@@ -9,15 +9,18 @@ Numeric columns are cut into equal-frequency bins from the reference quantiles
 (20 by default, so each bin holds about 5% of the reference rows): the usual
 choice for the Population Stability Index (Siddiqi, *Credit Risk Scorecards*,
 2006, uses deciles; finer bins resolve a KS-style statistic better at the same
-cost). Categorical columns (class predictions) keep one bin per known category
-plus one for values never seen in training.
+cost). Categorical columns (string or boolean inputs, class predictions) keep
+one bin per known category plus one for values never seen in training.
+
+Schema version 2 added categorical input features; a profile with numeric inputs
+only is still written as version 1, so older servers keep reading it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
@@ -25,8 +28,12 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PROFILE_SCHEMA_VERSION: Final = 1
+PROFILE_SCHEMA_VERSION: Final = 2
+#: Every version this code reads; 1 is 2 without categorical input features.
+READABLE_VERSIONS: Final = (1, 2)
 DEFAULT_BINS: Final = 20
+
+ColumnKind = Literal["numeric", "categorical"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -76,13 +83,15 @@ class NumericProfile(BaseModel):
 
 
 class CategoricalProfile(BaseModel):
-    """Distribution of one categorical column (e.g. predicted class labels)."""
+    """Distribution of one categorical column (a string or boolean input, or the
+    predicted class labels)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["categorical"] = "categorical"
     name: str
-    count: int = Field(ge=1)
+    count: int = Field(ge=1, description="Non-missing reference values.")
+    missing: int = Field(0, ge=0, description="Missing (null) reference values.")
     categories: list[str] = Field(description="Known values, as strings, in order.")
     fractions: list[float] = Field(
         description="Share per category, then one last bin for unseen values "
@@ -115,16 +124,29 @@ class ReferenceProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1] = PROFILE_SCHEMA_VERSION
+    schema_version: Literal[1, 2] = PROFILE_SCHEMA_VERSION
     task: Literal["classification", "regression"]
     n_rows: int = Field(ge=1)
-    features: list[NumericProfile] = Field(min_length=1)
+    features: list[ColumnProfile] = Field(min_length=1)
     prediction: ColumnProfile
     dataset_fingerprint: str = Field(description="sha256 of the reference data.")
+
+    @model_validator(mode="after")
+    def _check_version(self) -> ReferenceProfile:
+        if self.schema_version == 1 and not self.numeric_only:
+            raise ProfileError(
+                "schema_version 1 has numeric features only; categorical features "
+                "need schema_version 2"
+            )
+        return self
 
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
+
+    @property
+    def numeric_only(self) -> bool:
+        return all(isinstance(f, NumericProfile) for f in self.features)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -142,10 +164,10 @@ class ReferenceProfile(BaseModel):
         except (OSError, json.JSONDecodeError) as exc:
             raise ProfileError(f"cannot read reference profile {path}: {exc}") from exc
         version = raw.get("schema_version") if isinstance(raw, dict) else None
-        if version != PROFILE_SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ProfileError(
                 f"reference profile {path} has schema_version {version!r}; this "
-                f"Shiplane reads version {PROFILE_SCHEMA_VERSION}"
+                f"Shiplane reads versions {', '.join(map(str, READABLE_VERSIONS))}"
             )
         try:
             return cls.model_validate(raw)
@@ -193,16 +215,29 @@ def numeric_profile(
     )
 
 
+def is_missing(value: object) -> bool:
+    """None or a float NaN: what a table column holds where a value is missing."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def category_label(value: object) -> str:
+    """The category a value counts under, on both sides: its string (booleans
+    are ``True``/``False``, whole floats of an integer column stay distinct)."""
+    return str(value)
+
+
 def categorical_profile(name: str, values: Sequence[object]) -> CategoricalProfile:
-    """Profile one categorical column; categories are kept as strings."""
-    labels = [str(v) for v in values]
+    """Profile one categorical column; categories are kept as strings and
+    missing values (None, NaN) are counted apart."""
+    labels = [category_label(v) for v in values if not is_missing(v)]
     if not labels:
-        raise ProfileError(f"column {name!r} is empty")
+        raise ProfileError(f"column {name!r} has no non-missing values")
     categories, counts = np.unique(np.asarray(labels), return_counts=True)
     fractions = [float(c) / len(labels) for c in counts] + [0.0]
     return CategoricalProfile(
         name=name,
         count=len(labels),
+        missing=len(values) - len(labels),
         categories=[str(c) for c in categories],
         fractions=fractions,
     )
@@ -215,6 +250,64 @@ def fingerprint(x: FloatArray, y: npt.NDArray[np.generic]) -> str:
         digest.update(str((arr.shape, arr.dtype.str)).encode())
         digest.update(arr.tobytes())
     return digest.hexdigest()
+
+
+def table_fingerprint(
+    columns: Mapping[str, Sequence[object]], y: npt.NDArray[np.generic]
+) -> str:
+    """sha256 over a table's column names, values and the target."""
+    digest = hashlib.sha256()
+    for name, values in columns.items():
+        digest.update(name.encode())
+        digest.update(json.dumps([str(v) for v in values]).encode())
+    y = np.ascontiguousarray(y)
+    digest.update(str((y.shape, y.dtype.str)).encode())
+    digest.update(y.tobytes() if y.dtype != object else str(y.tolist()).encode())
+    return digest.hexdigest()
+
+
+def build_table_profile(
+    columns: Mapping[str, Sequence[object]],
+    kinds: Mapping[str, ColumnKind],
+    predictions: npt.NDArray[np.generic],
+    task: Literal["classification", "regression"],
+    dataset_fingerprint: str,
+    bins: int = DEFAULT_BINS,
+) -> ReferenceProfile:
+    """Profile a table's columns, in ``columns``' order, each as ``kinds`` says,
+    and the model's ``predictions`` on it."""
+    features: list[NumericProfile | CategoricalProfile] = []
+    n_rows = 0
+    for name, values in columns.items():
+        n_rows = len(values)
+        if kinds[name] == "categorical":
+            features.append(categorical_profile(name, values))
+        else:
+            as_float = np.asarray(
+                [np.nan if is_missing(v) else v for v in values], dtype=np.float64
+            )
+            features.append(numeric_profile(name, as_float, bins))
+    if not features:
+        raise ProfileError("a profile needs at least one column")
+    numeric_only = all(isinstance(f, NumericProfile) for f in features)
+    return ReferenceProfile(
+        schema_version=1 if numeric_only else 2,
+        task=task,
+        n_rows=n_rows,
+        features=features,
+        prediction=_prediction_profile(predictions, task, bins),
+        dataset_fingerprint=dataset_fingerprint,
+    )
+
+
+def _prediction_profile(
+    predictions: npt.NDArray[np.generic],
+    task: Literal["classification", "regression"],
+    bins: int,
+) -> NumericProfile | CategoricalProfile:
+    if task == "classification":
+        return categorical_profile("prediction", list(predictions))
+    return numeric_profile("prediction", np.asarray(predictions, np.float64), bins)
 
 
 def build_profile(
@@ -231,19 +324,13 @@ def build_profile(
         raise ProfileError(
             f"x has shape {x.shape}, expected (rows, {len(feature_names)} features)"
         )
-    prediction: NumericProfile | CategoricalProfile
-    if task == "classification":
-        prediction = categorical_profile("prediction", list(predictions))
-    else:
-        prediction = numeric_profile(
-            "prediction", np.asarray(predictions, dtype=np.float64), bins
-        )
     return ReferenceProfile(
+        schema_version=1,
         task=task,
         n_rows=int(x.shape[0]),
         features=[
             numeric_profile(name, x[:, i], bins) for i, name in enumerate(feature_names)
         ],
-        prediction=prediction,
+        prediction=_prediction_profile(predictions, task, bins),
         dataset_fingerprint=dataset_fingerprint,
     )

@@ -146,14 +146,20 @@ class Dataplane:
             has_proba=loaded.task == "classification",
             columns=tuple(loaded.columns),
         )
-        # Drift and the verified direct call both need the reference profile of
-        # float64 features; a table model or one logged without it gets neither.
-        profile = loaded.profile if not loaded.columns else None
+        profile = loaded.profile
         if loaded.classes is not None:
             self._classes = np.asarray(loaded.estimator.classes_)
             self._class_index = {c: i for i, c in enumerate(self._classes.tolist())}
             self._class_labels = [str(c) for c in self._classes.tolist()]
-        if s.direct_call and profile is not None:
+        # The verified direct call takes float64 rows and is checked on values
+        # drawn from a numeric profile: a table model, or one without a
+        # profile, keeps scikit-learn's own path.
+        if (
+            s.direct_call
+            and profile is not None
+            and profile.numeric_only
+            and not loaded.columns
+        ):
             self._direct = fastpath.verified(
                 loaded.estimator,
                 profile,
@@ -173,10 +179,12 @@ class Dataplane:
         if loaded.profile is None:
             log.warning(
                 "model %s version %s has no reference profile (%s): it serves, "
-                "drift is off; see docs/serving.md (models trained elsewhere)",
+                "drift is off. Give it one from a dataset like its training data: "
+                "shiplane profile %s --data FILE_OR_URI (docs/serving.md)",
                 self.name,
                 loaded.source.version,
                 PROFILE_PATH,
+                loaded.source.version_uri,
             )
         if s.drift and profile is not None:
             directory = s.metrics_dir if s.workers > 1 else None
@@ -187,7 +195,7 @@ class Dataplane:
                 self.drift.set_classes(self._class_labels)
             self.metrics.add_drift(DriftCollector(self._drift_report))
         self.batcher = OpportunisticBatcher(
-            self._predict_rows,
+            self.predict_rows,
             s.batch_max_rows,
             self._executor if s.model_thread else None,
             on_batch=self._on_batch,
@@ -217,7 +225,7 @@ class Dataplane:
         m.child(m.batch_rows, self.name, self.version).observe(rows)
         m.child(m.batch_queue_depth, self.name, self.version).set(waiting)
 
-    def _predict_rows(self, x: FloatMatrix) -> Prediction:
+    def predict_rows(self, x: FloatMatrix) -> Prediction:
         """One model call. Input is validated already, so scikit-learn's own
         checks are skipped (or, with the verified direct path, not run at all)."""
         assert self.loaded is not None
@@ -360,6 +368,16 @@ class Dataplane:
         if result.unknown:
             m.child(m.feedback_unknown, self.name).inc(len(result.unknown))
         return result
+
+    @property
+    def class_labels(self) -> list[str]:
+        """The classes as strings, in ``classes_`` order (empty: regression)."""
+        return self._class_labels
+
+    def stop(self) -> None:
+        """Release the model thread outside an event loop (batch use, where
+        nothing was queued)."""
+        self._executor.shutdown(wait=True)
 
     async def close(self) -> None:
         """Answer everything queued, then stop."""

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shiplane_contracts.profile import ReferenceProfile
+from shiplane_contracts.profile import NumericProfile, ReferenceProfile
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,8 @@ def probe_rows(profile: ReferenceProfile, allow_nan: bool) -> FloatMatrix:
     """Rows that reach every bin of every feature: min, max, mean, each edge."""
     columns = []
     for f in profile.features:
+        if not isinstance(f, NumericProfile):  # the caller checks numeric_only
+            raise ValueError(f"feature {f.name!r} is not numeric: no probe rows")
         values = [f.min, f.max, f.mean, *f.edges, *(e + 1e-9 for e in f.edges)]
         columns.append(values)
     width = max(len(c) for c in columns)

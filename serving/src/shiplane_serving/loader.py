@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import numpy as np
 import yaml
 
 from shiplane_contracts.identity import ModelUriError, parse_models_uri
-from shiplane_contracts.modelformat import METADATA_KEY, profile_path
+from shiplane_contracts.modelformat import METADATA_KEY, PROFILE_TAG, profile_path
 from shiplane_contracts.profile import ProfileError, ReferenceProfile
 from shiplane_serving import modelfile
 from shiplane_serving.errors import ModelLoadError, RegistryUnavailable
@@ -57,6 +58,15 @@ class ModelSource:
     version: str
     alias: str = ""
     run_id: str = ""
+
+    @property
+    def version_uri(self) -> str:
+        """``models:/NAME/VERSION`` of a registry model (the version, not the
+        alias that pointed at it); the URI itself otherwise."""
+        registry = parse_registry_uri(self.uri)
+        if registry is None or not self.version.isdigit():
+            return self.uri
+        return f"models:/{registry[0]}/{self.version}"
 
 
 @dataclass
@@ -176,6 +186,7 @@ def resolve_and_download(
             return client.get_model_version(name, version)
 
         found = with_retries(f"resolving {uri}", lookup, retries, backoff_s)
+        tagged = str((getattr(found, "tags", None) or {}).get(PROFILE_TAG) or "")
         source = ModelSource(
             uri=uri, version=str(found.version), alias=alias, run_id=found.run_id or ""
         )
@@ -191,6 +202,7 @@ def resolve_and_download(
     else:
         run_id = uri.removeprefix("runs:/").split("/", 1)[0]
         source = ModelSource(uri=uri, version="", run_id=run_id)
+        tagged = ""
         artifact_uri = uri
 
         def download() -> str:
@@ -207,6 +219,26 @@ def resolve_and_download(
     local = Path(
         with_retries(f"downloading {artifact_uri}", download, retries, backoff_s)
     )
+    if tagged and not profile_path(local).is_file():
+
+        def download_profile() -> str:
+            return str(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=tagged,
+                    dst_path=str(download_dir / _safe_dirname(tagged)),
+                    tracking_uri=tracking_uri or None,
+                )
+            )
+
+        fetched = with_retries(
+            f"downloading the reference profile {tagged}",
+            download_profile,
+            retries,
+            backoff_s,
+        )
+        profile_path(local).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fetched, profile_path(local))
+        log.info("reference profile from the version's tag: %s", tagged)
     return local, source
 
 
@@ -342,6 +374,12 @@ def load_model_dir(
         raise ModelLoadError(
             f"{model_dir}: the model takes {len(feature_names)} features, its "
             f"reference profile describes {len(profile.features)}"
+        )
+    if profile is not None and profile.feature_names != feature_names:
+        raise ModelLoadError(
+            f"{model_dir}: the model's columns are {feature_names}, its reference "
+            f"profile describes {profile.feature_names}: rebuild it with "
+            "shiplane profile"
         )
     if len(columns) != len(feature_names) or [c.name for c in columns] != feature_names:
         columns = [Column(name) for name in feature_names]

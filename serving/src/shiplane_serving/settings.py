@@ -130,8 +130,9 @@ class ServingSettings(BaseSettings):
     Siddiqi, Credit Risk Scorecards, 2006)."""
 
     drift_ks_alpha: float = Field(default=0.05, gt=0, lt=1)
-    """Significance level of the two-sample KS test whose asymptotic critical value
-    flags a feature as drifted."""
+    """Significance level of the drift tests: the two-sample KS test (numeric
+    features, by its asymptotic critical value) and the chi-square test
+    (categorical features, by its p-value)."""
 
     # ---- feedback ------------------------------------------------------------------
     feedback_secret: str = ""

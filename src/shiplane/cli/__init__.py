@@ -19,26 +19,47 @@ from shiplane import __version__
 from shiplane.cli.verb import Handler, Verb
 
 PLUGIN_GROUP = "shiplane.verbs"
-"""Entry-point group of verbs that other packages bring (shiplane-training
-registers ``train``), so this package never imports theirs."""
+"""Entry-point group of verbs that other packages bring, so this package never
+imports theirs: shiplane-training registers ``train``, shiplane-serving
+``score`` and ``profile`` (they load models, which only the serving runtime
+does)."""
+
+#: Verb -> (the package that brings it, its one-line help).
+PLUGIN_VERBS: dict[str, tuple[str, str]] = {
+    "train": (
+        "shiplane-training",
+        "train a model from a YAML config and register it in MLflow",
+    ),
+    "score": (
+        "shiplane-serving",
+        "batch-score a CSV or Parquet file with a model version",
+    ),
+    "profile": (
+        "shiplane-serving",
+        "build a model version's drift baseline from a dataset",
+    ),
+}
 
 
-def _train(argv: Sequence[str]) -> int:
-    found = entry_points(group=PLUGIN_GROUP, name="train")
+def _plugin(verb: str, argv: Sequence[str]) -> int:
+    found = entry_points(group=PLUGIN_GROUP, name=verb)
     if not found:
+        package = PLUGIN_VERBS[verb][0]
+        image = package.removeprefix("shiplane-")
         print(
-            "shiplane train needs the shiplane-training package "
-            "(pip install shiplane-training, or use the training image)",
+            f"shiplane {verb} needs the {package} package "
+            f"(pip install {package}, or use the {image} image)",
             file=sys.stderr,
         )
         return 2
-    train_main: Callable[[list[str]], int] = next(iter(found)).load()
-    return train_main(list(argv))
+    plugin_main: Callable[[list[str]], int] = next(iter(found)).load()
+    return plugin_main(list(argv))
 
 
 def builtin_verbs() -> list[Verb]:
-    """Every verb of this package, in ``shiplane --help`` order (after
-    ``train``). Imported here, not at the top, so ``train`` loads none of them."""
+    """Every verb of this package, in ``shiplane --help`` order (after the
+    plugin verbs). Imported here, not at the top, so a plugin verb loads none
+    of them."""
     from shiplane.cli import analyze, control, rollout
 
     return [*control.VERBS, *analyze.VERBS, *rollout.VERBS]
@@ -54,11 +75,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
         "--version", action="version", version=f"shiplane {__version__}"
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser(
-        "train",
-        help="train a model from a YAML config and register it in MLflow",
-        add_help=False,
-    )
+    for name, (_package, summary) in PLUGIN_VERBS.items():
+        verbs.add_parser(name, help=summary, add_help=False)
     handlers: dict[str, Handler] = {}
     for verb in builtin_verbs():
         verb.add_arguments(
@@ -70,9 +88,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    # `train` owns its own flags; hand it everything after the verb.
-    if args[:1] == ["train"]:
-        return _train(args[1:])
+    # A plugin verb owns its own flags; hand it everything after the verb.
+    if args[:1] and args[0] in PLUGIN_VERBS:
+        return _plugin(args[0], args[1:])
     from shiplane.control.errors import ControlError
 
     parser, handlers = build_parser()

@@ -12,6 +12,12 @@ Kolmogorov-Smirnov statistic, which can only understate the exact one). Its
 critical value at level alpha uses the asymptotic Kolmogorov distribution:
 ``c(alpha) * sqrt((n + m) / (n * m))`` with ``c(alpha) = sqrt(-ln(alpha / 2) / 2)``
 (c(0.05) = 1.358), ``n`` live and ``m`` reference observations.
+
+Chi-square (categorical columns): Pearson's test of homogeneity on the 2 x k
+table of reference and live counts per category, the "unseen" bin included, so
+it needs no smoothing where the reference has no mass; categories empty on both
+sides are left out of the degrees of freedom. It answers the p-value: below
+alpha, live and reference categories differ.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import chi2
 
 PSI_EPSILON: Final = 1e-4
 
@@ -53,3 +60,17 @@ def ks_critical(n: int, m: int, alpha: float) -> float:
         return math.inf
     c_alpha = math.sqrt(-math.log(alpha / 2.0) / 2.0)
     return c_alpha * math.sqrt((n + m) / (n * m))
+
+
+def chi_square_p(live: npt.NDArray[np.int64], reference: FloatArray) -> float:
+    """p-value of Pearson's chi-square homogeneity test of live counts and
+    reference counts over the same categories (1.0 when there is nothing to
+    compare)."""
+    table = np.vstack((np.asarray(reference, np.float64), live.astype(np.float64)))
+    table = table[:, table.sum(axis=0) > 0]
+    rows = table.sum(axis=1)
+    if table.shape[1] < 2 or (rows <= 0).any():
+        return 1.0
+    expected = np.outer(rows, table.sum(axis=0)) / rows.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    return float(chi2.sf(statistic, table.shape[1] - 1))
