@@ -34,6 +34,10 @@ SCENARIOS = [
     VersionTraffic("worse", "2", 20.0, feedback_per_s=10.0, accuracy=0.6),
     VersionTraffic("no-drift-gauge", "1", 20.0, drift_share=None),
     VersionTraffic("no-drift-gauge", "2", 20.0, drift_share=None),
+    VersionTraffic("no-baseline", "1", 20.0),
+    VersionTraffic("no-baseline", "2", 20.0, baseline_missing=True),
+    VersionTraffic("unprofiled", "1", 20.0, baseline_missing=True),
+    VersionTraffic("unprofiled", "2", 20.0, baseline_missing=True),
 ]
 
 

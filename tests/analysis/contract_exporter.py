@@ -39,6 +39,8 @@ class VersionTraffic:
     error_share: float = 0.0
     latency_s: float = 0.004
     drift_share: float | None = 0.0
+    baseline_missing: bool = False
+    """Served without a reference profile: drift is not measured at all."""
     feedback_per_s: float = 0.0
     accuracy: float = 0.95
 
@@ -67,6 +69,11 @@ class ContractCollector(Collector):
             metrics.DRIFT_SHARE.help,
             labels=list(metrics.DRIFT_SHARE.labels),
         )
+        missing = GaugeMetricFamily(
+            metrics.DRIFT_BASELINE_MISSING.name,
+            metrics.DRIFT_BASELINE_MISSING.help,
+            labels=list(metrics.DRIFT_BASELINE_MISSING.labels),
+        )
         feedback = CounterMetricFamily(
             metrics.FEEDBACK.name,
             metrics.FEEDBACK.help,
@@ -87,7 +94,8 @@ class ContractCollector(Collector):
             duration.add_metric(
                 [v.model, v.version, "v2"], buckets, answered * v.latency_s
             )
-            if v.drift_share is not None:
+            missing.add_metric([v.model, v.version], float(v.baseline_missing))
+            if v.drift_share is not None and not v.baseline_missing:
                 drift.add_metric([v.model, v.version], v.drift_share)
             given = v.feedback_per_s * elapsed
             if given > 0:
@@ -95,7 +103,7 @@ class ContractCollector(Collector):
                 feedback.add_metric(
                     [v.model, v.version, "incorrect"], given * (1 - v.accuracy)
                 )
-        yield from (requests, duration, drift, feedback)
+        yield from (requests, duration, drift, missing, feedback)
 
 
 def serve(versions: list[VersionTraffic], port: int) -> Any:

@@ -98,6 +98,25 @@ def test_a_missing_drift_gauge_blocks_a_pass_unless_drift_is_off(
     )
 
 
+def test_drift_of_a_canary_without_a_baseline_is_unavailable_never_a_pass(
+    prometheus_url: str,
+) -> None:
+    verdict = run(prometheus_url, "no-baseline")
+    check = next(c for c in verdict.checks if c.metric == "drift share")
+    assert check.outcome is Outcome.INCONCLUSIVE
+    assert check.reason.startswith("unavailable")
+    assert "shiplane profile" in check.reason
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert run(prometheus_url, "no-baseline", check_drift=False).outcome is (
+        Outcome.PASS
+    )
+    with PrometheusClient(prometheus_url) as prom:
+        settings = AnalysisSettings(prometheus_url=prometheus_url, window=WINDOW)
+        assert validate_queries(prom, settings, "no-baseline", "1", "2") == []
+        problems = validate_queries(prom, settings, "unprofiled", "1", "2")
+    assert len(problems) == 1 and "without a reference profile" in problems[0]
+
+
 def test_validation_finds_parse_errors_and_empty_series(prometheus_url: str) -> None:
     with PrometheusClient(prometheus_url) as prom:
         ok = AnalysisSettings(prometheus_url=prometheus_url, window=WINDOW)

@@ -158,6 +158,14 @@ DRIFT_KS = MetricSpec(
     "current window vs the reference profile.",
     (MODEL, MODEL_VERSION, FEATURE),
 )
+DRIFT_CHI_SQUARE_P = MetricSpec(
+    "shiplane_drift_chi_square_p_value",
+    "gauge",
+    "p-value of the chi-square test of a categorical feature's categories over "
+    "the current window vs the reference profile (an unseen category counts in "
+    "its own bin); low means the categories changed.",
+    (MODEL, MODEL_VERSION, FEATURE),
+)
 DRIFT_SHARE = MetricSpec(
     "shiplane_drift_share",
     "gauge",

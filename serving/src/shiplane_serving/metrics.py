@@ -63,9 +63,15 @@ class DriftCollector(Collector):
         labels = [spec.MODEL, spec.MODEL_VERSION, spec.FEATURE]
         psi = GaugeMetricFamily(spec.DRIFT_PSI.name, spec.DRIFT_PSI.help, labels=labels)
         ks = GaugeMetricFamily(spec.DRIFT_KS.name, spec.DRIFT_KS.help, labels=labels)
+        chi = GaugeMetricFamily(
+            spec.DRIFT_CHI_SQUARE_P.name, spec.DRIFT_CHI_SQUARE_P.help, labels=labels
+        )
         for f in report.features:
             psi.add_metric([model, version, f.name], f.psi)
-            ks.add_metric([model, version, f.name], f.ks or 0.0)
+            if f.chi_square_p is not None:  # categorical: no CDF, so no KS
+                chi.add_metric([model, version, f.name], f.chi_square_p)
+            else:
+                ks.add_metric([model, version, f.name], f.ks or 0.0)
         psi.add_metric([model, version, report.prediction.name], report.prediction.psi)
         mlabels = list(spec.MODEL_LABELS)
         share = GaugeMetricFamily(
@@ -76,7 +82,7 @@ class DriftCollector(Collector):
             spec.DRIFT_WINDOW_ROWS.name, spec.DRIFT_WINDOW_ROWS.help, labels=mlabels
         )
         rows.add_metric([model, version], report.window_rows)
-        yield from (psi, ks, share, rows)
+        yield from (psi, ks, chi, share, rows)
 
 
 class ServingMetrics:

@@ -43,7 +43,14 @@ def analyze(
         ),
     ]
     if settings.check_drift:
-        results.append(checks.drift(s["drift_share"], c["drift_share"], settings))
+        results.append(
+            checks.drift(
+                s["drift_share"],
+                c["drift_share"],
+                settings,
+                c["drift_baseline_missing"],
+            )
+        )
     results.append(
         checks.accuracy(
             s["feedback_correct"],
@@ -94,6 +101,16 @@ def validate_queries(
     for name, promql in presence.items():
         try:
             if not prom.query(promql):
+                if name == "drift series" and prom.query(
+                    queries.baseline_missing(model)
+                ):
+                    problems.append(
+                        f"drift series: model {model!r} serves a version without a "
+                        "reference profile, so drift is not measured; run `shiplane "
+                        "profile models:/NAME/VERSION --data FILE`, or roll out "
+                        "with --no-drift-check"
+                    )
+                    continue
                 problems.append(
                     f"{name}: {promql} returns nothing: is model {model!r} scraped "
                     "and has it served requests?"

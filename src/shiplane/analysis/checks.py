@@ -113,12 +113,27 @@ def latency(
 
 
 def drift(
-    stable: float | None, canary: float | None, s: AnalysisSettings
+    stable: float | None,
+    canary: float | None,
+    s: AnalysisSettings,
+    canary_baseline_missing: float | None = None,
 ) -> CheckResult:
-    """Share of the canary's input features drifted from its reference."""
+    """Share of the canary's input features drifted from its reference.
+
+    A canary without a reference profile has no drift to measure: the check is
+    unavailable (inconclusive), never a pass, and says how to give it one.
+    """
     result = partial(
         CheckResult, "drift share", stable, canary, f"<= {s.max_drift_share:g}"
     )
+    if canary_baseline_missing:
+        return result(
+            Outcome.INCONCLUSIVE,
+            "unavailable: the canary version has no reference profile, so its "
+            "drift is not measured (shiplane_drift_baseline_missing=1); give it one "
+            "with `shiplane profile models:/MODEL/VERSION --data FILE`, or judge "
+            "without drift (--no-drift-check)",
+        )
     if canary is None:
         return result(Outcome.INCONCLUSIVE, "no drift gauge for the canary")
     if canary > s.max_drift_share:

@@ -41,6 +41,7 @@ class VersionQueries:
     p95: str
     p99: str
     drift_share: str
+    drift_baseline_missing: str
     feedback_correct: str
     feedback_incorrect: str
 
@@ -74,6 +75,7 @@ def for_version(
         p99=quantile(0.99),
         # The gauge is already a windowed statistic; take its latest value.
         drift_share=f"max({metrics.DRIFT_SHARE.series}{sel})",
+        drift_baseline_missing=f"max({metrics.DRIFT_BASELINE_MISSING.series}{sel})",
         feedback_correct=(
             f"sum(increase({feedback}"
             f"{selector(model, version, **{metrics.OUTCOME: 'correct'})}[{window}]))"
@@ -95,6 +97,11 @@ def presence(model: str) -> dict[str, str]:
         "latency series": f"count({_DURATION_BUCKET}{sel})",
         "drift series": f"count({metrics.DRIFT_SHARE.series}{sel})",
     }
+
+
+def baseline_missing(model: str) -> str:
+    """Versions of ``model`` served without a reference profile."""
+    return f"{metrics.DRIFT_BASELINE_MISSING.series}{selector(model)} == 1"
 
 
 def versions_seen(model: str, window: str) -> str:
