@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -147,6 +148,12 @@ class Dataplane:
             columns=tuple(loaded.columns),
         )
         profile = loaded.profile
+        if not loaded.columns and hasattr(loaded.estimator, "feature_names_in_"):
+            # Fitted on a DataFrame, served float64 rows already in its column
+            # order: scikit-learn's "no valid feature names" warning is noise.
+            warnings.filterwarnings(
+                "ignore", message="X does not have valid feature names"
+            )
         if loaded.classes is not None:
             self._classes = np.asarray(loaded.estimator.classes_)
             self._class_index = {c: i for i, c in enumerate(self._classes.tolist())}
