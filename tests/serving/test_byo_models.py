@@ -6,14 +6,18 @@ refused with the flag that allows them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
+from tests.promtext import samples
 from tests.serving import byokit
 from tests.serving.conftest import Server, start_server, wait_ready
 
@@ -363,3 +367,107 @@ def test_a_string_column_serves_over_grpc_one_tensor_per_column(
             stub.ModelInfer(bad, timeout=30)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "color" in (refused.value.details() or "")
+
+
+# ---- a drift baseline for a model logged without one: shiplane profile ---------
+
+
+def _shiplane(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed ``shiplane`` CLI: ``profile`` reaches the serving runtime
+    through its entry point."""
+    cli = Path(sys.executable).with_name("shiplane")
+    return subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _drift(server: Server, version: str, feature: str) -> tuple[float, float]:
+    text = server.metrics()
+    labels = {"model": "byo-profiled", "model_version": version, "feature": feature}
+    psi = samples(text, "shiplane_drift_psi", **labels)
+    chi = samples(text, "shiplane_drift_chi_square_p_value", **labels)
+    return psi[0], (chi or [float("nan")])[0]
+
+
+def _send(server: Server, rows: pd.DataFrame) -> None:
+    for start in range(0, len(rows), 100):
+        chunk = rows.iloc[start : start + 100].to_dict("records")
+        reply = _post(server, "/v1/models/byo-profiled:predict", {"instances": chunk})
+        assert reply.status_code == 200, reply.text
+
+
+def test_shiplane_profile_makes_drift_work_on_the_next_start(
+    mlflow_uri: str, tmp_path: Path
+) -> None:
+    frame, y = byokit.frame(3000, 21)
+    model = byokit.table_pipeline(frame, y, unknown="ignore")
+    version = byokit.log_model(model, "byo-profiled", frame, mlflow_uri)
+    uri = f"models:/byo-profiled/{version}"
+    before = _serve(tmp_path / "before", "byo-profiled", version, mlflow_uri)
+    try:
+        assert "shiplane_drift_baseline_missing" in before.metrics()
+        log = before.process.log_path.read_text()
+        assert f"shiplane profile {uri} --data" in log  # the warning says the fix
+    finally:
+        before.process.stop()
+
+    data = tmp_path / "training.csv"
+    frame.to_csv(data, index=False)
+    done = _shiplane("profile", uri, "--data", str(data), "--mlflow-uri", mlflow_uri)
+    assert done.returncode == 0, done.stderr
+    assert "3,000 rows (0 refused)" in done.stdout
+    assert "color: categorical, 3 categories" in done.stdout
+    assert "size: numeric, 20 bins" in done.stdout
+
+    from mlflow import MlflowClient
+
+    tag = MlflowClient(mlflow_uri).get_model_version("byo-profiled", version).tags
+    assert tag["shiplane.reference_profile"].startswith("runs:/")
+
+    after = _serve(
+        tmp_path / "after", "byo-profiled", version, mlflow_uri, "--drift-min-rows=100"
+    )
+    try:
+        text = after.metrics()
+        labels = {"model": "byo-profiled", "model_version": version}
+        assert samples(text, "shiplane_drift_baseline_missing", **labels) == [0.0]
+        like_training, _ = byokit.frame(400, 22)
+        _send(after, like_training)
+        psi, chi_p = _drift(after, version, "color")
+        assert psi < 0.1 and chi_p > 0.001, (psi, chi_p)
+        assert samples(after.metrics(), "shiplane_drift_share", **labels) == [0.0]
+
+        shifted, _ = byokit.frame(1600, 23)
+        rng = np.random.default_rng(24)
+        shifted["color"] = rng.choice(["blue", "purple"], len(shifted), p=[0.6, 0.4])
+        _send(after, shifted)
+        psi, chi_p = _drift(after, version, "color")
+        assert psi > 0.5 and chi_p < 1e-6, (psi, chi_p)
+        size_psi, _ = _drift(after, version, "size")
+        assert size_psi < 0.1
+        share = samples(after.metrics(), "shiplane_drift_share", **labels)
+        assert share == [pytest.approx(1 / 3)]
+    finally:
+        after.process.stop()
+
+
+def test_profile_refuses_a_dataset_without_the_model_columns(
+    table_model: tuple[Any, str], mlflow_uri: str, tmp_path: Path
+) -> None:
+    _, version = table_model
+    frame, _ = byokit.frame(50, 25)
+    frame.drop(columns=["weight"]).to_parquet(tmp_path / "data.parquet")
+    done = _shiplane(
+        "profile",
+        f"models:/byo-table/{version}",
+        "--data",
+        str(tmp_path / "data.parquet"),
+        "--mlflow-uri",
+        mlflow_uri,
+    )
+    assert done.returncode == 1
+    assert "has no column 'weight'" in done.stderr
+    from mlflow import MlflowClient
+
+    tags = MlflowClient(mlflow_uri).get_model_version("byo-table", version).tags
+    assert "shiplane.reference_profile" not in tags
