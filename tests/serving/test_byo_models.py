@@ -471,3 +471,35 @@ def test_profile_refuses_a_dataset_without_the_model_columns(
 
     tags = MlflowClient(mlflow_uri).get_model_version("byo-table", version).tags
     assert "shiplane.reference_profile" not in tags
+
+
+def test_a_classifier_without_probabilities_serves_its_labels(
+    mlflow_uri: str, tmp_path: Path
+) -> None:
+    from sklearn.svm import LinearSVC
+
+    frame, y = byokit.frame(300, 31)
+    numeric = frame[["size", "weight"]]
+    labels = np.where(y == 1, "fraud", "ok")
+    model = LinearSVC().fit(numeric, labels)
+    version = byokit.log_model(model, "byo-svc", numeric, mlflow_uri)
+    server = _serve(tmp_path, "byo-svc", version, mlflow_uri)
+    try:
+        rows = byokit.frame(30, 32)[0][["size", "weight"]]
+        reply = _post(
+            server, "/v1/models/byo-svc:predict", {"instances": rows.values.tolist()}
+        )
+        assert reply.json()["predictions"] == model.predict(rows).tolist()
+        refused = _post(
+            server,
+            "/v1/models/byo-svc:predict_proba",
+            {"instances": rows.values.tolist()},
+        )
+        assert refused.status_code == 422
+        assert "predict_proba" in refused.json()["error"]
+        counted = samples(
+            server.metrics(), "shiplane_predictions_total", model="byo-svc"
+        )
+        assert sum(counted) == 30
+    finally:
+        server.process.stop()

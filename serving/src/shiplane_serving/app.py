@@ -203,7 +203,7 @@ class ServingApp:
                 "shape": [-1],
             }
         ]
-        if loaded.classes is not None:
+        if loaded.has_proba:
             outputs.append(
                 {
                     "name": "predict_proba",

@@ -144,7 +144,7 @@ class Dataplane:
             feature_names=tuple(loaded.feature_names),
             allow_nan=loaded.allow_nan,
             max_rows=s.max_batch_rows,
-            has_proba=loaded.task == "classification",
+            has_proba=loaded.has_proba,
             columns=tuple(loaded.columns),
         )
         profile = loaded.profile
@@ -166,6 +166,7 @@ class Dataplane:
             and profile is not None
             and profile.numeric_only
             and not loaded.columns
+            and (loaded.classes is None or loaded.has_proba)
         ):
             self._direct = fastpath.verified(
                 loaded.estimator,
@@ -247,15 +248,25 @@ class Dataplane:
         if self.schema is not None and self.schema.typed:
             return self._predict_table(to_frame(x, self.schema.columns))
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            if self._classes is not None:
-                proba = np.asarray(est.predict_proba(x), dtype=np.float64)
-                # The class with the highest probability: what predict() returns
-                # for every estimator Shiplane trains, at no second call.
-                index = np.argmax(proba, axis=1)
-                pred = Prediction(self._classes[index], proba, index)
-            else:
-                pred = Prediction(labels=np.asarray(est.predict(x)), proba=None)
-        return pred
+            return self._call(est, x)
+
+    def _call(self, est: Any, x: Any) -> Prediction:
+        if self._classes is None:
+            return Prediction(labels=np.asarray(est.predict(x)), proba=None)
+        if self.schema is not None and self.schema.has_proba:
+            proba = np.asarray(est.predict_proba(x), dtype=np.float64)
+            # The class with the highest probability: what predict() returns
+            # for every estimator Shiplane trains, at no second call.
+            index = np.argmax(proba, axis=1)
+            return Prediction(self._classes[index], proba, index)
+        # A classifier without probabilities (LinearSVC, RidgeClassifier):
+        # its labels, indexed for the class counters and feedback.
+        assert self._class_index is not None
+        labels = np.asarray(est.predict(x))
+        index = np.fromiter(
+            (self._class_index[v] for v in labels.tolist()), np.intp, len(labels)
+        )
+        return Prediction(labels, None, index)
 
     def _predict_table(self, frame: Any) -> Prediction:
         """A table model's call. Its own checks stay on: they are what refuses
@@ -263,11 +274,7 @@ class Dataplane:
         assert self.loaded is not None
         est = self.loaded.estimator
         try:
-            if self._classes is not None:
-                proba = np.asarray(est.predict_proba(frame), dtype=np.float64)
-                index = np.argmax(proba, axis=1)
-                return Prediction(self._classes[index], proba, index)
-            return Prediction(labels=np.asarray(est.predict(frame)), proba=None)
+            return self._call(est, frame)
         except ValueError as exc:
             raise ValueRefused(f"the model refused the input: {exc}") from exc
 

@@ -87,6 +87,11 @@ class LoadedModel:
     """Typed columns of a model that takes a table; empty: float64 rows."""
 
     @property
+    def has_proba(self) -> bool:
+        """A classifier that answers probabilities (``:predict_proba``)."""
+        return self.classes is not None and hasattr(self.estimator, "predict_proba")
+
+    @property
     def n_features(self) -> int:
         return len(self.feature_names)
 
@@ -393,11 +398,9 @@ def load_model_dir(
     task = task or ("classification" if is_classifier(estimator) else "regression")
     classes: list[Any] | None = None
     if task == "classification":
-        if not hasattr(estimator, "predict_proba") or not hasattr(
-            estimator, "classes_"
-        ):
+        if not hasattr(estimator, "classes_"):
             raise ModelLoadError(
-                f"{model_dir}: a classification model needs predict_proba and classes_"
+                f"{model_dir}: a classification model needs classes_ (is it fitted?)"
             )
         classes = np.asarray(estimator.classes_).tolist()
     version = source.version or str(meta.get("model_version") or "")

@@ -109,6 +109,8 @@ def build_v1(
         predictions: Any = prediction.proba
     else:
         predictions = prediction.labels
+        if predictions.dtype.kind in "OUS":  # string classes: orjson takes lists
+            predictions = predictions.tolist()
     return orjson.dumps(
         {
             "predictions": predictions,
