@@ -306,7 +306,12 @@ OWN_MODULE = {
 }
 
 ENTRY_POINTS = {
-    "serving": [["python", "-m", "shiplane_serving", "--help"]],
+    "serving": [
+        ["python", "-m", "shiplane_serving", "--help"],
+        # What the chart's scoring Job runs.
+        ["python", "-m", "shiplane_serving.cli", "score", "--help"],
+        ["python", "-m", "shiplane_serving.cli", "profile", "--help"],
+    ],
     "training": [["python", "-m", "shiplane_training", "--help"]],
     "router": [
         ["python", "-m", "shiplane.router", "--help"],
