@@ -33,7 +33,7 @@ env: uv ## create .venv with every workspace package (uv sync)
 
 .PHONY: tools
 tools: uv ## install pinned helm, promtool, checkov, actionlint, zizmor, ... into .tools/
-	$(call say,tools: helm, prometheus/promtool, wrk, checkov, zizmor, actionlint, hadolint)
+	$(call say,tools: helm, prometheus/promtool, wrk, checkov, zizmor, actionlint, hadolint, control plane, S3 server)
 	bash scripts/tools.sh
 
 .PHONY: lint

@@ -151,6 +151,44 @@ def test_training_without_mlflow() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            ("training.volumeMounts.data.mountPath=/data",),
+            "training.volumeMounts.data: training.volumes has no volume of that name",
+        ),
+        (
+            ("training.volumes.tmp.emptyDir.medium=Memory",),
+            "training.volumes.tmp: config and tmp are the chart's own volumes",
+        ),
+        (
+            (
+                "training.volumes.data.configMap.name=rows",
+                "training.volumeMounts.data.mountPath=/tmp/data",
+            ),
+            "training.volumeMounts.data.mountPath: /tmp/data is under /config or "
+            "/tmp, which the chart mounts itself",
+        ),
+        (
+            (
+                "training.env.AWS_SECRET_ACCESS_KEY=x",
+                "training.secretEnv.AWS_SECRET_ACCESS_KEY.name=s3",
+                "training.secretEnv.AWS_SECRET_ACCESS_KEY.key=secret",
+            ),
+            "training.secretEnv.AWS_SECRET_ACCESS_KEY: also set in training.env",
+        ),
+        (
+            ("training.secretEnv.AWS_SECRET_ACCESS_KEY.name=s3",),
+            "missing property 'key'",
+        ),
+        (("training.envFrom[0].prefix=AWS_",), "/training/envFrom/0"),
+    ],
+)
+def test_bad_training_data_values(values: tuple[str, ...], message: str) -> None:
+    assert message in fails(*MLFLOW, "training.job.enabled=true", *values)
+
+
 def test_rollout_of_an_unknown_inference_service() -> None:
     message = fails(
         f"{ISVC}.model.storageUri=s3://b/1",
@@ -167,4 +205,30 @@ def test_secret_values_have_no_key() -> None:
     """Credentials are read from Secrets: there is no value to put them in."""
     assert "additional properties 'password' not allowed" in fails(
         "mlflow.backendStore.password=hunter2"
+    )
+
+
+def test_a_scoring_job_needs_model_input_and_output() -> None:
+    message = fails(*MLFLOW, "scoring.enabled=true", "scoring.model=models:/m/3")
+    assert "scoring.enabled: set scoring.model, scoring.input and scoring.output" in (
+        message
+    )
+
+
+def test_a_scoring_model_must_be_a_model_uri() -> None:
+    message = fails(*MLFLOW, "scoring.model=s3://bucket/model")
+    assert "/scoring/model" in message
+
+
+def test_a_scoring_mount_needs_its_volume() -> None:
+    message = fails(
+        *MLFLOW,
+        "scoring.enabled=true",
+        "scoring.model=models:/m/3",
+        "scoring.input=/data/in.csv",
+        "scoring.output=/data/out.csv",
+        "scoring.volumeMounts.data.mountPath=/data",
+    )
+    assert "scoring.volumeMounts.data: scoring.volumes has no volume of that name" in (
+        message
     )

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -302,6 +303,63 @@ def test_no_secret_is_rendered_and_credentials_come_from_existing_secrets(
 # ---- RBAC --------------------------------------------------------------------------
 
 
+def test_training_pods_mount_data_and_take_extra_env(
+    everything: list[dict[str, Any]],
+) -> None:
+    trainers = [
+        pod
+        for name, pod in _all_pods(everything)
+        if name.startswith("shiplane-training")
+    ]
+    assert len(trainers) == 2  # the Job and the CronJob's template
+    for pod in trainers:
+        [container] = pod["containers"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["datasets"] == {
+            "name": "datasets",
+            "persistentVolumeClaim": {
+                "claimName": "shiplane-datasets",
+                "readOnly": True,
+            },
+        }
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["datasets"] == {
+            "name": "datasets",
+            "mountPath": "/data",
+            "readOnly": True,
+        }
+        assert {"config", "tmp"} <= set(mounts)  # the chart's own stay
+        assert _env(container)["SHIPLANE_TRAINING_PROBE_TIMEOUT_S"] == "10"
+        assert container["envFrom"] == [
+            {"configMapRef": {"name": "shiplane-training-env"}}
+        ]
+
+
+def test_training_env_from_secret_keys() -> None:
+    """Not in a scenario: checkov prefers Secrets as files (CKV_K8S_35), which
+    training.volumes can mount; this is for variables that have no file form."""
+    [job] = chartkit.parse(
+        chartkit.template(
+            set_values=[
+                "mlflow.trackingUri=http://mlflow:5000",
+                "training.job.enabled=true",
+                "training.secretEnv.MLFLOW_TRACKING_TOKEN.name=mlflow-token",
+                "training.secretEnv.MLFLOW_TRACKING_TOKEN.key=token",
+                "training.envFrom[0].secretRef.name=training-s3",
+            ],
+            show_only="templates/training/job.yaml",
+        )
+    )
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MLFLOW_TRACKING_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "mlflow-token",
+        "key": "token",
+    }
+    assert container["envFrom"] == [{"secretRef": {"name": "training-s3"}}]
+    kubernetes_validate.validate(job, chartkit.KUBERNETES_VERSION, strict=True)
+
+
 def test_rbac_is_least_privilege(everything: list[dict[str, Any]]) -> None:
     kinds = {o["kind"] for o in everything}
     assert not kinds & {"ClusterRole", "ClusterRoleBinding"}
@@ -461,14 +519,17 @@ def test_notes_tell_how_to_reach_the_model(tmp_path: Path) -> None:
 def test_rendered_settings_exist_in_the_components(
     everything: list[dict[str, Any]],
 ) -> None:
-    """Every SHIPLANE_SERVING_* / SHIPLANE_ROUTER_* variable the chart sets is a
-    field of that component's settings class (a typo would be silently ignored)."""
+    """Every SHIPLANE_SERVING_* / SHIPLANE_ROUTER_* / SHIPLANE_TRAINING_* variable
+    the chart sets is a field of that component's settings class (a typo would be
+    silently ignored)."""
     from shiplane.router.settings import RouterSettings
     from shiplane_serving.settings import ServingSettings
+    from shiplane_training.settings import TrainingSettings
 
     fields = {
         "SHIPLANE_SERVING_": set(ServingSettings.model_fields),
         "SHIPLANE_ROUTER_": set(RouterSettings.model_fields),
+        "SHIPLANE_TRAINING_": set(TrainingSettings.model_fields),
     }
     containers = [
         c

@@ -222,3 +222,44 @@ def test_a_file_without_a_model_column_writes_nothing_and_says_which(
     ]
     assert failed and failed[0].info.status == "FAILED"
     assert "has no column 'color'" in failed[0].data.tags["shiplane.error"]
+
+
+@pytest.mark.helm
+def test_the_charts_scoring_job_runs_as_rendered(
+    numeric: tuple[Any, str], mlflow_uri: str, tmp_path: Path
+) -> None:
+    """The chart's Job, rendered by helm and run here as its pod would run it:
+    command, args, env and the /tmp emptyDir its files live on."""
+    from tests import podwiring
+    from tests.chart import chartkit
+
+    model, version = numeric
+    rendered = chartkit.template(
+        set_values=[
+            f"mlflow.trackingUri={mlflow_uri}",
+            "scoring.enabled=true",
+            f"scoring.model=models:/score-numeric/{version}",
+            "scoring.input=/tmp/batch/in.csv",
+            "scoring.output=/tmp/batch/out.parquet",
+            "scoring.idColumn=id",
+        ]
+    )
+    job = next(
+        o
+        for o in chartkit.objects(rendered, "Job")
+        if "scoring" in o["metadata"]["name"]
+    )
+    local = podwiring.local_container(podwiring.pod_template(job), tmp_path / "pods")
+    [input_sub] = [s for s in local.substitutions if s.pod == "/tmp/batch/in.csv"]
+    frame, _ = byokit.frame(500, 16)
+    frame["id"] = [f"r{i}" for i in range(len(frame))]
+    Path(input_sub.local).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(input_sub.local, index=False)
+    code, output = podwiring.run_to_completion(local, tmp_path / "logs", timeout_s=180)
+    assert code == 0, output
+    assert f"version {version}" in output
+    out = pq.read_table(Path(input_sub.local).with_name("out.parquet")).to_pandas()
+    assert out["id"].tolist() == frame["id"].tolist()
+    np.testing.assert_array_equal(
+        out["prediction"], model.predict(frame[["size", "weight"]])
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,13 +57,66 @@ def parquet_nan_target(path: Path) -> None:
     data.to_parquet(path)
 
 
-CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "missing-target": ("rows.csv", no_target, "target column 'label' not found"),
-    "non-numeric": ("rows.csv", text_feature, "non-numeric feature columns"),
-    "empty-file": ("rows.csv", empty_file, "the file is empty"),
-    "header-only": ("rows.csv", header_only, "no rows"),
-    "nan-target": ("rows.csv", nan_target, "has 2 missing (NaN) values"),
-    "nan-target-parquet": ("rows.parquet", parquet_nan_target, "1 missing (NaN)"),
+def typo_in_numbers(path: Path) -> None:
+    data = frame()
+    data["mean radius"] = data["mean radius"].astype(object)
+    data.loc[[4, 9], "mean radius"] = "?"
+    data.to_csv(path, index=False)
+
+
+def empty_category(path: Path) -> None:
+    data = frame()
+    data["hospital"] = None
+    data.to_csv(path, index=False)
+
+
+def text_target(path: Path) -> None:
+    data = frame()
+    data["label"] = data["label"].map({0: "low", 1: "high"})
+    data.to_csv(path, index=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    filename: str
+    make: Callable[[Path], None]
+    expected: str
+    dataset: dict[str, Any] = field(default_factory=dict)
+    """Extra dataset keys of the config."""
+    regression: bool = False
+
+
+CASES: dict[str, Case] = {
+    "missing-target": Case("rows.csv", no_target, "target column 'label' not found"),
+    "text-not-declared": Case(
+        "rows.csv",
+        text_feature,
+        "column 'hospital' holds text (first 'north' in row 1) but "
+        "dataset.categorical does not list it",
+        {"categorical": []},
+    ),
+    "strings-in-numbers": Case(
+        "rows.csv",
+        typo_in_numbers,
+        "column 'mean radius' holds numbers but also 2 values that are not "
+        "(first '?' in row 5)",
+    ),
+    "categorical-all-missing": Case(
+        "rows.csv",
+        empty_category,
+        "categorical feature columns with no values: hospital",
+        {"categorical": ["hospital"]},
+    ),
+    "regression-text-target": Case(
+        "rows.csv",
+        text_target,
+        "regression target 'label' must be numeric (got object, e.g. 'low' in row 1)",
+        regression=True,
+    ),
+    "empty-file": Case("rows.csv", empty_file, "the file is empty"),
+    "header-only": Case("rows.csv", header_only, "no rows"),
+    "nan-target": Case("rows.csv", nan_target, "has 2 missing (NaN) values"),
+    "nan-target-parquet": Case("rows.parquet", parquet_nan_target, "1 missing (NaN)"),
 }
 
 
@@ -75,13 +130,16 @@ def test_bad_data_exits_3_and_registers_nothing(
     client: MlflowClient,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    filename, make, expected = CASES[case]
-    make(tmp_path / filename)  # beside the config, which names it relatively
-    config = base_config(model_name, dataset={"path": filename, "target": "label"})
+    bad = CASES[case]
+    bad.make(tmp_path / bad.filename)  # beside the config, which names it relatively
+    dataset = {"path": bad.filename, "target": "label", **bad.dataset}
+    config = base_config(model_name, dataset=dataset)
+    if bad.regression:
+        config.update(task="regression", estimator={"name": "ridge"})
     code = main(["--config", str(write_config(config)), "--tracking-uri", mlflow_uri])
     err = capsys.readouterr().err
     assert code == 3, err
-    assert err.startswith("error: bad data: ") and expected in err
+    assert err.startswith("error: bad data: ") and bad.expected in err, err
     assert len(err.strip().splitlines()) == 1
     assert versions_of(client, model_name) == []
     assert client.get_experiment_by_name(model_name) is None

@@ -166,6 +166,7 @@ def test_run_artifacts_and_model_follow_the_contract(
     assert meta == {
         "task": "classification",
         "feature_names": feature_names,
+        "categorical_features": [],
         "classes": [0, 1],
         "profile_schema_version": 1,
     }

@@ -203,7 +203,7 @@ class ServingApp:
                 "shape": [-1],
             }
         ]
-        if loaded.has_proba:
+        if loaded.has_proba and loaded.classes is not None:
             outputs.append(
                 {
                     "name": "predict_proba",

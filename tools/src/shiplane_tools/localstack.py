@@ -1,6 +1,6 @@
 """Real processes on 127.0.0.1 for the local stack: MLflow, model servers, the
-router, Prometheus. Used by ``make demo``, the benchmarks and the test fixtures,
-so all three start things the same way.
+router, Prometheus, an S3-compatible object store. Used by ``make demo``, the
+benchmarks and the test fixtures, so all three start things the same way.
 
 Each process writes its PID to a file and its output to a log, so a later
 command (``make demo-stop``) can stop what an earlier one started.
@@ -9,6 +9,7 @@ command (``make demo-stop``) can stop what an earlier one started.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -305,6 +306,89 @@ def prometheus_server(
         "--storage.tsdb.retention.time=1d",
     ]
     return ManagedProcess("prometheus", argv, workdir, url=f"http://{LOOPBACK}:{port}")
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    """The one identity an :func:`s3_server` knows."""
+
+    access_key: str
+    secret_key: str
+
+
+def s3_server(
+    workdir: Path, credentials: S3Credentials, port: int | None = None
+) -> ManagedProcess:
+    """SeaweedFS's all-in-one ``weed mini`` as an S3-compatible server on
+    127.0.0.1 (``make tools`` builds ``weed``: scripts/s3server-build.sh).
+
+    Its data lives under ``workdir/data``; requests must be signed with
+    ``credentials`` (anonymous ones are refused). Every port it opens (master,
+    volume, filer, S3, admin, each with its gRPC twin) is a free loopback port,
+    so parallel test workers never collide; WebDAV, Iceberg and Lance are off,
+    and so is its telemetry, which would call out to the internet. Ready when
+    :func:`s3_ready` says so; the S3 endpoint is ``url``.
+    """
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    identities = workdir / "s3-identities.json"
+    identities.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "shiplane",
+                        "credentials": [
+                            {
+                                "accessKey": credentials.access_key,
+                                "secretKey": credentials.secret_key,
+                            }
+                        ],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    ports = {
+        component: free_port()
+        for component in (
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+            "admin.port",
+            "admin.port.grpc",
+        )
+    }
+    argv = [
+        "weed",
+        "mini",
+        f"-dir={workdir / 'data'}",
+        f"-ip={LOOPBACK}",
+        f"-ip.bind={LOOPBACK}",
+        f"-s3.port={port}",
+        *(f"-{flag}={value}" for flag, value in ports.items()),
+        f"-s3.config={identities}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-admin.port.legacy=0",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-master.telemetry=false",
+    ]
+    return ManagedProcess("s3", argv, workdir, url=f"http://{LOOPBACK}:{port}")
+
+
+def s3_ready(server: ManagedProcess) -> bool:
+    """The S3 API answers (an unsigned request: refused, but answered)."""
+    try:
+        return httpx.get(server.url, timeout=1.0).status_code < 500
+    except httpx.HTTPError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

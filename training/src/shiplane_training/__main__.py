@@ -8,7 +8,8 @@ Exit codes (a Kubernetes Job or CI can act on them):
       gate rejection too, unless ``--fail-on-gate-reject``)
 1     unexpected internal error (a bug: please report the traceback)
 2     invalid command line or config (unknown key, bad estimator, ...)
-3     bad data (missing target, non-numeric feature, empty file, NaN target...)
+3     bad data (missing target, text in a numeric column, empty file, NaN
+      target...) or a dataset that cannot be read (no such object, access denied)
 4     MLflow unreachable or failed before anything was registered
 5     MLflow failed after a version was registered (tags/alias may be missing)
 6     the gate rejected the version and ``--fail-on-gate-reject`` was given
@@ -30,6 +31,7 @@ from shiplane_training.config import load_config
 from shiplane_training.errors import ConfigError, GateRejectedError, TrainingError
 from shiplane_training.progress import Progress
 from shiplane_training.settings import TrainingSettings
+from shiplane_training.sources import SourceOptions
 from shiplane_training.train import TrainingResult, run_training
 
 
@@ -105,19 +107,26 @@ def _run(args: argparse.Namespace, settings: TrainingSettings) -> int:
         )
     config = load_config(config_path, args.model_name or settings.model_name)
     progress = Progress(enabled=not args.quiet)
+    tracking_uri = args.tracking_uri or settings.tracking_uri
+    sources = SourceOptions(tracking_uri=tracking_uri)
     if args.dry_run:
-        from shiplane_training.data import load_dataset
         from shiplane_training.pipeline import build_pipeline, check_search
+        from shiplane_training.train import load_checked
 
         build_pipeline(config)
         check_search(config)
-        data = load_dataset(config.dataset, config.task)
+        data = load_checked(config, sources)
+        categorical = (
+            f" ({len(data.columns.categorical)} categorical)"
+            if data.columns.table
+            else ""
+        )
         print(
             f"config OK: {config.model_name}, {data.source}: {data.n_rows} rows x "
-            f"{len(data.feature_names)} features, fingerprint {data.fingerprint[:12]}"
+            f"{len(data.feature_names)} features{categorical}, fingerprint "
+            f"{data.fingerprint[:12]}"
         )
         return 0
-    tracking_uri = args.tracking_uri or settings.tracking_uri
     if not tracking_uri:
         raise ConfigError(
             "no MLflow tracking server: set MLFLOW_TRACKING_URI or pass --tracking-uri"

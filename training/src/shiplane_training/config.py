@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shiplane_training.errors import ConfigError
+from shiplane_training.sources import check_uri
 
 Task = Literal["classification", "regression"]
 ClassificationMetric = Literal["roc_auc", "accuracy", "f1"]
@@ -34,6 +42,8 @@ DEFAULT_GATE_METRIC: Final[dict[Task, str]] = {
 
 # MLflow registered model names: keep them URL- and Kubernetes-label-friendly.
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# A scheme then ":/": what a URI given as dataset.path looks like.
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 
 class _Section(BaseModel):
@@ -41,32 +51,76 @@ class _Section(BaseModel):
 
 
 class DatasetConfig(_Section):
-    """Where the data comes from: exactly one of ``builtin`` or ``path``."""
+    """Where the data comes from: exactly one of ``builtin``, ``path`` or ``uri``."""
 
     builtin: str | None = None
     """Name of a dataset scikit-learn ships: breast_cancer, iris, wine, diabetes."""
     path: Path | None = None
-    """CSV (``.csv``) or Parquet (``.parquet``/``.pq``) file; relative paths are
-    resolved against the config file's folder."""
+    """A local CSV (``.csv``) or Parquet (``.parquet``/``.pq``) file, e.g. on a
+    mounted volume; relative paths are resolved against the config file's folder."""
+    uri: str | None = None
+    """The same kinds of file elsewhere: ``s3://bucket/key``, ``gs://bucket/key``,
+    an MLflow artifact (``runs:/RUN_ID/path``, ``mlflow-artifacts:/path``) or
+    ``file:///absolute/path``."""
     target: str | None = None
-    """Target column of ``path`` (required with ``path``)."""
+    """Target column of ``path`` or ``uri`` (required with them)."""
     features: list[str] | None = Field(default=None, min_length=1)
     """Feature columns, in model input order. Default: every column but the
     target, in file order."""
+    categorical: list[str] | None = None
+    """Feature columns holding categories (encoded by
+    ``preprocessing.categorical``). Default: every string, boolean and pandas
+    ``category`` column. A list, even an empty one, is taken as it is: numeric
+    columns in it become categories, a text column missing from it is an error."""
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_is_local(cls, value: object) -> object:
+        if isinstance(value, str) and _URI.match(value):
+            raise ValueError(
+                f"{value!r} is a URI; dataset.path takes a local file, put URIs "
+                "in dataset.uri"
+            )
+        return value
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_uri(value)  # ValueError naming the schemes that work
+        return value
+
+    @field_validator("categorical")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("lists a column twice")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:
-        if (self.builtin is None) == (self.path is None):
-            raise ValueError("give exactly one of dataset.builtin or dataset.path")
+        given = [k for k in ("builtin", "path", "uri") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of dataset.builtin, dataset.path or dataset.uri"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
         if self.builtin is not None:
             if self.builtin not in BUILTIN_DATASETS:
                 known = ", ".join(sorted(BUILTIN_DATASETS))
                 raise ValueError(f"unknown dataset {self.builtin!r} (known: {known})")
             if self.target is not None:
-                raise ValueError("dataset.target is only for dataset.path")
+                raise ValueError("dataset.target is only for dataset.path or uri")
         elif self.target is None:
-            raise ValueError("dataset.path needs dataset.target (the label column)")
+            raise ValueError(
+                f"dataset.{given[0]} needs dataset.target (the label column)"
+            )
         return self
+
+    @property
+    def location(self) -> str:
+        """The file or URI to read (not for ``builtin``)."""
+        return self.uri if self.uri is not None else str(self.path)
 
 
 class SplitConfig(_Section):
@@ -78,13 +132,32 @@ class SplitConfig(_Section):
     """Keep class shares equal in both parts (classification only)."""
 
 
+class CategoricalConfig(_Section):
+    """How categorical feature columns are encoded. Missing values are a
+    category of their own; a category never seen in training is accepted at
+    prediction time (see docs/training.md)."""
+
+    encoding: Literal["one_hot", "ordinal"] = "one_hot"
+    """``one_hot``: one 0/1 column per category (linear models, small
+    cardinality). ``ordinal``: one integer code per category (trees, many
+    categories); unseen and missing values both get -1."""
+    min_frequency: int | None = Field(default=None, ge=1)
+    """Categories seen in fewer training rows are merged into one
+    "infrequent" category, which also takes unseen values (one_hot)."""
+    max_categories: int | None = Field(default=None, ge=2)
+    """At most this many categories per column, the rarest merged as with
+    ``min_frequency``; bounds the width of a one-hot encoding."""
+
+
 class PreprocessingConfig(_Section):
     """Steps in front of the estimator, fitted on the training rows only."""
 
     impute: Literal["median", "mean", "most_frequent"] = "median"
-    """How missing feature values are filled."""
+    """How missing numeric feature values are filled."""
     scale: bool = True
-    """Standardize features (zero mean, unit variance)."""
+    """Standardize numeric features (zero mean, unit variance)."""
+    categorical: CategoricalConfig = Field(default_factory=CategoricalConfig)
+    """Encoding of the categorical columns (``dataset.categorical``)."""
 
 
 class EstimatorConfig(_Section):

@@ -2,40 +2,49 @@
 
 Everything is checked here, before any MLflow run exists, so bad data registers
 nothing. The result is what the model sees: a float64 matrix in the order of
-``feature_names`` (serving sends arrays in that order) and the target.
+``feature_names`` when every feature is numeric (serving sends arrays in that
+order), or, when some are categorical, a DataFrame of typed columns in that
+order (serving sends named, typed values); and the target.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shiplane_contracts.profile import fingerprint
+from shiplane_contracts.profile import fingerprint, table_fingerprint
+from shiplane_training.columns import FeatureColumns, type_columns
 from shiplane_training.config import DatasetConfig, Task
 from shiplane_training.errors import DataError
+from shiplane_training.sources import SourceOptions, read_frame
 
-_PARQUET_SUFFIXES = {".parquet", ".pq"}
-_CSV_SUFFIXES = {".csv"}
 MIN_ROWS = 10
 """Fewer rows cannot give both a training and a held-out part worth the name."""
+
+Features: TypeAlias = npt.NDArray[np.float64] | pd.DataFrame
+"""Model input rows: a float64 matrix, or a DataFrame of typed columns."""
 
 
 @dataclass(frozen=True)
 class Dataset:
     """Validated training data."""
 
-    x: npt.NDArray[np.float64]
-    """Features, rows x ``len(feature_names)``, float64 (NaN = missing)."""
+    x: Features
+    """Features, rows x ``len(feature_names)``: float64 (NaN = missing) when all
+    are numeric, else a DataFrame (see :mod:`shiplane_training.columns`)."""
     y: npt.NDArray[Any]
     """Target: float64 for regression; labels for classification."""
-    feature_names: tuple[str, ...]
+    columns: FeatureColumns
     source: str
-    """Human description: ``sklearn:breast_cancer`` or the file path."""
+    """Human description: ``sklearn:breast_cancer``, the file path or URI."""
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.columns.names
 
     @property
     def n_rows(self) -> int:
@@ -43,32 +52,52 @@ class Dataset:
 
     @property
     def fingerprint(self) -> str:
-        """sha256 of the exact feature and target bytes (see the profile contract)."""
-        return fingerprint(self.x, self.y)
+        """sha256 of the exact feature and target values (see
+        :func:`data_fingerprint`)."""
+        return data_fingerprint(self.x, self.y)
 
     @property
     def schema(self) -> dict[str, str]:
         """Column -> dtype as the model sees it, target last."""
-        return {
-            **{n: "float64" for n in self.feature_names},
-            "target": self.y.dtype.str,
-        }
+        if isinstance(self.x, pd.DataFrame):
+            features = {n: str(self.x[n].dtype) for n in self.feature_names}
+        else:
+            features = {n: "float64" for n in self.feature_names}
+        return {**features, "target": self.y.dtype.str}
 
 
-def load_dataset(config: DatasetConfig, task: Task) -> Dataset:
+def data_fingerprint(x: Features, y: npt.NDArray[Any]) -> str:
+    """sha256 of features and target, by the profile contract's rules: the
+    exact bytes of a float64 matrix (:func:`~shiplane_contracts.profile.fingerprint`),
+    or a table's column names and values
+    (:func:`~shiplane_contracts.profile.table_fingerprint`)."""
+    if not isinstance(x, pd.DataFrame):
+        return fingerprint(x, y)
+    return table_fingerprint({str(n): x[n].tolist() for n in x.columns}, y)
+
+
+def load_dataset(
+    config: DatasetConfig, task: Task, options: SourceOptions | None = None
+) -> Dataset:
     """Load and validate the configured dataset.
 
     Raises:
-        DataError: with one sentence saying what is wrong with which column.
+        DataError: with one sentence saying what is wrong with which column
+            (a :class:`~shiplane_training.errors.DataSourceError` when the file
+            cannot be read at all).
     """
     if config.builtin is not None:
         frame, target = _load_builtin(config.builtin)
         source = f"sklearn:{config.builtin}"
     else:
-        assert config.path is not None and config.target is not None  # config checks
-        frame, target = _read_file(config.path), config.target
-        source = str(config.path)
-    return _validate(frame, target, config.features, task, source)
+        assert config.target is not None  # config checks
+        location = config.path if config.path is not None else config.uri
+        assert location is not None  # config checks
+        frame, target = read_frame(location, options), config.target
+        source = config.location
+    return validate_frame(
+        frame, target, config.features, config.categorical, task, source
+    )
 
 
 def _load_builtin(name: str) -> tuple[pd.DataFrame, str]:
@@ -87,44 +116,30 @@ def _load_builtin(name: str) -> tuple[pd.DataFrame, str]:
     return frame, "target"
 
 
-def _read_file(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix not in _PARQUET_SUFFIXES | _CSV_SUFFIXES:
-        raise DataError(
-            f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)"
-        )
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty")
-    try:
-        if suffix in _PARQUET_SUFFIXES:
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{path}: the file is empty (no columns)") from exc
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise DataError(f"{path}: cannot be parsed: {exc}") from exc
-
-
-def _validate(
+def validate_frame(
     frame: pd.DataFrame,
     target: str,
     features: list[str] | None,
+    categorical: list[str] | None,
     task: Task,
     source: str,
 ) -> Dataset:
-    columns = [str(c) for c in frame.columns]
-    frame.columns = pd.Index(columns)
-    if target not in columns:
+    """Check a frame as read and build the :class:`Dataset` (see
+    :func:`load_dataset`); ``categorical`` is ``dataset.categorical``.
+
+    Raises:
+        DataError: naming the column and what is wrong with it.
+    """
+    names = [str(c) for c in frame.columns]
+    frame.columns = pd.Index(names)
+    if target not in names:
         raise DataError(
-            f"{source}: target column {target!r} not found "
-            f"(columns: {_preview(columns)})"
+            f"{source}: target column {target!r} not found (columns: {_preview(names)})"
         )
     if features is None:
-        features = [c for c in columns if c != target]
+        features = [c for c in names if c != target]
     else:
-        missing = [f for f in features if f not in columns]
+        missing = [f for f in features if f not in names]
         if missing:
             raise DataError(f"{source}: feature columns not found: {_preview(missing)}")
         if target in features:
@@ -138,24 +153,10 @@ def _validate(
     if len(frame) < MIN_ROWS:
         raise DataError(f"{source}: only {len(frame)} rows; need at least {MIN_ROWS}")
 
-    non_numeric = [
-        f"{c} ({frame[c].dtype})"
-        for c in features
-        if not (pd.api.types.is_numeric_dtype(frame[c]) or frame[c].isna().all())
-    ]
-    if non_numeric:
-        raise DataError(
-            f"{source}: non-numeric feature columns the pipeline cannot use: "
-            f"{_preview(non_numeric)} (encode them as numbers or drop them via "
-            "dataset.features)"
-        )
-    x = frame[features].to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isinf(x).any():
-        bad = [features[i] for i in np.flatnonzero(np.isinf(x).any(axis=0))]
-        raise DataError(f"{source}: infinite values in {_preview(bad)}")
-    empty = [features[i] for i in np.flatnonzero(np.isnan(x).all(axis=0))]
-    if empty:
-        raise DataError(f"{source}: feature columns with no values: {_preview(empty)}")
+    typed, columns = type_columns(frame, features, categorical, source)
+    x: Features = (
+        typed if columns.table else typed.to_numpy(dtype=np.float64, na_value=np.nan)
+    )
 
     labels = frame[target]
     n_missing = int(labels.isna().sum())
@@ -165,7 +166,7 @@ def _validate(
             f"value{'s' if n_missing > 1 else ''}; drop or fill those rows"
         )
     y = _target_array(labels, task, target, source)
-    return Dataset(x=x, y=y, feature_names=tuple(features), source=source)
+    return Dataset(x=x, y=y, columns=columns, source=source)
 
 
 def _target_array(labels: pd.Series, task: Task, target: str, source: str) -> Any:
@@ -173,9 +174,14 @@ def _target_array(labels: pd.Series, task: Task, target: str, source: str) -> An
         if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(
             labels
         ):
+            numbers = pd.to_numeric(labels.astype(str), errors="coerce")
+            bad = np.flatnonzero(numbers.isna().to_numpy())
+            example = ""
+            if bad.size:
+                example = f", e.g. {labels.iloc[bad[0]]!r} in row {bad[0] + 1}"
             raise DataError(
                 f"{source}: regression target {target!r} must be numeric "
-                f"(got {labels.dtype})"
+                f"(got {labels.dtype}{example})"
             )
         y = labels.to_numpy(dtype=np.float64)
         if np.isinf(y).any():

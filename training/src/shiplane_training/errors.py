@@ -31,6 +31,14 @@ class DataError(TrainingError):
     kind = "bad data"
 
 
+class DataSourceError(DataError):
+    """The dataset cannot be read where the config says it is: no such file or
+    object, access denied, storage unreachable. Same exit code as bad data
+    (nothing was registered); the kind tells the two apart in a log."""
+
+    kind = "cannot read dataset"
+
+
 class TrackingUnavailableError(TrainingError):
     """MLflow is unreachable or failed before anything was registered."""
 

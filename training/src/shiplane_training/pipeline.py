@@ -1,5 +1,14 @@
 """The scikit-learn pipeline: a fixed registry of estimators behind imputation
-and scaling, and the optional small hyperparameter search.
+and scaling (and, for categorical columns, encoding), and the optional small
+hyperparameter search.
+
+All-numeric data gives ``impute -> scale -> model`` over a float64 matrix, the
+layout serving's fast path takes. With categorical columns the first step is a
+``ColumnTransformer`` that selects columns by name, so the model takes a
+DataFrame: numeric columns imputed and scaled as before, categorical ones
+encoded so that a missing value is a category of its own and a category never
+seen in training is accepted (one-hot: all zeros, or the "infrequent" column;
+ordinal: -1) instead of failing a prediction.
 
 The registry is closed on purpose: every estimator here has been checked to save
 with skops using only :data:`shiplane_contracts.modelformat.TRUSTED_TYPES`, so anything
@@ -15,6 +24,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
@@ -33,9 +43,17 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from shiplane_training.config import SearchConfig, Task, TrainingConfig
+from shiplane_training.columns import FeatureColumns
+from shiplane_training.config import (
+    CategoricalConfig,
+    PreprocessingConfig,
+    SearchConfig,
+    Task,
+    TrainingConfig,
+)
+from shiplane_training.data import Features
 from shiplane_training.errors import ConfigError
 
 ESTIMATORS: Final[dict[str, tuple[Task, type[BaseEstimator]]]] = {
@@ -51,6 +69,9 @@ ESTIMATORS: Final[dict[str, tuple[Task, type[BaseEstimator]]]] = {
 """Allowed estimator names -> (task, class)."""
 
 MODEL_STEP: Final = "model"
+COLUMNS_STEP: Final = "columns"
+UNKNOWN_CODE: Final = -1
+"""Ordinal code of a missing value and of a category never seen in training."""
 
 # Metric name -> scikit-learn scorer for the cross-validated search.
 _SCORERS: Final[dict[str, str]] = {
@@ -104,8 +125,16 @@ def _check_param_names(cls: type[BaseEstimator], names: list[str], where: str) -
         )
 
 
-def build_pipeline(config: TrainingConfig) -> Pipeline:
-    """Imputer, optional scaler and the estimator, seeded from ``config.seed``.
+def build_pipeline(
+    config: TrainingConfig, columns: FeatureColumns | None = None
+) -> Pipeline:
+    """The preprocessing steps and the estimator, seeded from ``config.seed``.
+
+    Args:
+        config: the run's config.
+        columns: the data's columns; with categorical ones the pipeline takes a
+            DataFrame (see module doc). None (config checks before the data is
+            read) builds the numeric pipeline.
 
     Raises:
         ConfigError: unknown estimator or hyperparameter, or a bad value for one.
@@ -123,13 +152,52 @@ def build_pipeline(config: TrainingConfig) -> Pipeline:
         estimator._validate_params()
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"estimator.params: {exc}") from exc
+    numeric = _numeric_steps(config.preprocessing)
+    if columns is None or not columns.table:
+        return Pipeline([*numeric, (MODEL_STEP, estimator)])
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if columns.numeric:
+        transformers.append(("numeric", Pipeline(numeric), list(columns.numeric)))
+    transformers.append(
+        (
+            "categorical",
+            _encoder(config.preprocessing.categorical),
+            list(columns.categorical),
+        )
+    )
+    # Dense output: HistGradientBoosting takes no sparse input.
+    table = ColumnTransformer(transformers, sparse_threshold=0.0)
+    return Pipeline([(COLUMNS_STEP, table), (MODEL_STEP, estimator)])
+
+
+def _numeric_steps(preprocessing: PreprocessingConfig) -> list[tuple[str, Any]]:
     steps: list[tuple[str, Any]] = [
-        ("impute", SimpleImputer(strategy=config.preprocessing.impute))
+        ("impute", SimpleImputer(strategy=preprocessing.impute))
     ]
-    if config.preprocessing.scale:
+    if preprocessing.scale:
         steps.append(("scale", StandardScaler()))
-    steps.append((MODEL_STEP, estimator))
-    return Pipeline(steps)
+    return steps
+
+
+def _encoder(config: CategoricalConfig) -> OneHotEncoder | OrdinalEncoder:
+    """The encoder of the categorical columns. Both treat a missing value as a
+    category learnt in training; neither fails on a category it never saw."""
+    if config.encoding == "one_hot":
+        return OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=config.min_frequency,
+            max_categories=config.max_categories,
+            sparse_output=False,
+            dtype=np.float64,
+        )
+    return OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=UNKNOWN_CODE,
+        encoded_missing_value=UNKNOWN_CODE,
+        min_frequency=config.min_frequency,
+        max_categories=config.max_categories,
+        dtype=np.float64,
+    )
 
 
 def count_candidates(search: SearchConfig) -> int:
@@ -166,9 +234,10 @@ def check_search(config: TrainingConfig) -> None:
 
 def fit(
     config: TrainingConfig,
-    x: npt.NDArray[np.float64],
+    x: Features,
     y: npt.NDArray[Any],
     n_classes: int,
+    columns: FeatureColumns | None = None,
 ) -> FittedModel:
     """Fit the pipeline, through the configured search if any.
 
@@ -177,8 +246,9 @@ def fit(
         x: training features.
         y: training target.
         n_classes: classes in the whole dataset (multiclass changes the scorer).
+        columns: the data's columns (see :func:`build_pipeline`).
     """
-    pipeline = build_pipeline(config)
+    pipeline = build_pipeline(config, columns)
     search = config.search
     if search is None:
         pipeline.fit(x, y)

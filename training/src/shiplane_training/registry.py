@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 import numpy.typing as npt
 import skops.io as sio
 import yaml
@@ -27,7 +27,11 @@ from shiplane_contracts.modelformat import (
     model_data_path,
 )
 from shiplane_contracts.profile import PROFILE_SCHEMA_VERSION, ReferenceProfile
+from shiplane_training.data import Features
 from shiplane_training.errors import ModelFormatError, TrackingUnavailableError
+
+if TYPE_CHECKING:
+    from mlflow.models import ModelSignature
 
 CHAMPION: Final = CHAMPION_ALIAS
 MODEL_ARTIFACT: Final = "model"
@@ -42,6 +46,8 @@ class ChampionModel:
     model: Any
     task: str | None
     feature_names: list[str] | None
+    categorical: list[str]
+    """Its categorical inputs (``metadata.shiplane.categorical_features``)."""
 
 
 def assert_servable(model: Any) -> None:
@@ -165,6 +171,7 @@ class Registry:
             model=model,
             task=meta.get("task"),
             feature_names=list(names) if names is not None else None,
+            categorical=list(meta.get("categorical_features") or []),
         )
 
     def log_run(
@@ -179,7 +186,8 @@ class Registry:
         model: Any,
         profile: ReferenceProfile,
         metadata: Mapping[str, Any],
-        input_example: npt.NDArray[np.float64],
+        signature: ModelSignature,
+        input_example: Features,
         pip_requirements: list[str],
     ) -> tuple[str, str, str]:
         """Log one run with its model; return (run id, model URI, model id).
@@ -190,7 +198,6 @@ class Registry:
         import mlflow
         import mlflow.sklearn
         from mlflow.entities import Metric, Param, RunTag
-        from mlflow.models import infer_signature
 
         try:
             mlflow.set_experiment(experiment)
@@ -212,7 +219,6 @@ class Registry:
                     mlflow.log_artifact(str(path))
                 profile_file = profile.save(Path(tmp) / PROFILE_FILENAME)
                 mlflow.log_artifact(str(profile_file))  # for humans browsing the run
-                signature = infer_signature(input_example, model.predict(input_example))
                 with _mlflow_env(**_NO_UV_DETECTION):
                     info = mlflow.sklearn.log_model(
                         model,
@@ -267,15 +273,38 @@ class Registry:
             self.client.set_tag(run_id, key, value)
 
 
+def model_signature(x: Features, predictions: npt.NDArray[Any]) -> ModelSignature:
+    """The MLflow signature, inferred from the training rows: for a table its
+    named, typed columns (string, boolean, long, double; a column with missing
+    values is optional), which serving parses requests by; for a float64 matrix
+    a tensor ``float64 (-1, n_features)``."""
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        # MLflow's hint that an integer column cannot carry a missing value:
+        # serving reads a missing whole number as float NaN, which the
+        # pipeline's imputer takes, so the hint does not apply.
+        warnings.filterwarnings("ignore", message=".*integer column.*")
+        return infer_signature(x, predictions)
+
+
 def profile_schema_metadata(
-    task: str, feature_names: list[str], classes: list[Any] | None
+    task: str,
+    feature_names: list[str],
+    classes: list[Any] | None,
+    categorical: list[str] | None = None,
+    profile_schema_version: int = PROFILE_SCHEMA_VERSION,
 ) -> dict[str, Any]:
-    """``metadata.shiplane`` of the MLmodel file (see modelformat)."""
+    """``metadata.shiplane`` of the MLmodel file (see modelformat), plus
+    ``categorical_features``: the inputs the pipeline encodes as categories,
+    which the gate compares with the champion's. ``profile_schema_version`` is
+    that of the profile logged with the model (1 for numeric inputs only)."""
     return {
         "task": task,
         "feature_names": feature_names,
+        "categorical_features": list(categorical or []),
         "classes": classes,
-        "profile_schema_version": PROFILE_SCHEMA_VERSION,
+        "profile_schema_version": profile_schema_version,
     }
 
 

@@ -2,7 +2,9 @@
 
 The run itself is described by the YAML config (:mod:`shiplane_training.config`);
 these settings say where it runs: which MLflow, which config file by default, how
-long to wait for MLflow. Built once in ``__main__`` and passed down.
+long to wait for MLflow. Built once in ``__main__`` and passed down. (Object
+storage is configured by its SDKs' own variables, e.g. ``AWS_ENDPOINT_URL``: see
+:mod:`shiplane_training.sources`.)
 """
 
 from __future__ import annotations

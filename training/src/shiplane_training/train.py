@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 from sklearn.model_selection import train_test_split
 
-from shiplane_contracts.profile import build_profile, fingerprint
 from shiplane_training import evaluate, gate
+from shiplane_training.columns import check_encodable
 from shiplane_training.config import TrainingConfig
-from shiplane_training.data import Dataset, load_dataset
+from shiplane_training.data import Dataset, data_fingerprint, load_dataset
 from shiplane_training.errors import (
     DataError,
     PartialRegistrationError,
@@ -35,13 +36,16 @@ from shiplane_training.pipeline import (
     count_candidates,
     fit,
 )
+from shiplane_training.profiling import reference_profile
 from shiplane_training.progress import Progress
 from shiplane_training.registry import (
     TAG_PREFIX,
     Registry,
     assert_servable,
+    model_signature,
     profile_schema_metadata,
 )
+from shiplane_training.sources import SourceOptions
 
 INPUT_EXAMPLE_ROWS = 5
 
@@ -113,6 +117,12 @@ def _flat_params(
         "data_fingerprint": data.fingerprint,
         "data_rows": data.n_rows,
     }
+    if data.columns.table:
+        categorical = config.preprocessing.categorical
+        params["categorical_features"] = ",".join(data.columns.categorical)
+        params["encoding"] = categorical.encoding
+        params["min_frequency"] = categorical.min_frequency
+        params["max_categories"] = categorical.max_categories
     params.update({f"model.{k}": v for k, v in config.estimator.params.items()})
     if config.search is not None:
         params["search.method"] = config.search.method
@@ -121,13 +131,29 @@ def _flat_params(
     return params
 
 
+def load_checked(config: TrainingConfig, sources: SourceOptions) -> Dataset:
+    """The run's dataset, with every check that needs the data (also what
+    ``--dry-run`` runs).
+
+    Raises:
+        DataError: see :mod:`shiplane_training.data`.
+    """
+    data = load_dataset(config.dataset, config.task, sources)
+    if isinstance(data.x, pd.DataFrame):
+        check_encodable(
+            data.x, data.columns, config.preprocessing.categorical, data.source
+        )
+    return data
+
+
 def run_training(
     config: TrainingConfig,
     tracking_uri: str,
     probe_timeout_s: float = 5.0,
     progress: Progress | None = None,
 ) -> TrainingResult:
-    """Train, evaluate, gate, log and register one model version.
+    """Train, evaluate, gate, log and register one model version. A dataset
+    that is an MLflow artifact is read from ``tracking_uri`` too.
 
     Raises:
         ConfigError, DataError, ModelFormatError, TrackingUnavailableError:
@@ -142,19 +168,20 @@ def run_training(
     )
     build_pipeline(config)  # config errors (bad estimator/params) before any I/O
     check_search(config)
+    sources = SourceOptions(tracking_uri=tracking_uri)
 
-    with progress.step("loading data") as notes:
-        data = load_dataset(config.dataset, config.task)
-        notes.append(
-            f"{data.source}, {data.n_rows} rows x {len(data.feature_names)} features"
-        )
-    split = _split(config, data)
-    n_classes = len(np.unique(data.y)) if config.task == "classification" else 0
-
+    # MLflow first: a dataset may be one of its artifacts, and its download
+    # would otherwise sit in MLflow's retry loop on an unreachable server.
     with progress.step("connecting to MLflow") as notes:
         registry = Registry(tracking_uri, name)
         registry.probe(probe_timeout_s)
         notes.append(f"{tracking_uri} answers")
+
+    with progress.step("loading data") as notes:
+        data = load_checked(config, sources)
+        notes.append(_describe_data(data))
+    split = _split(config, data)
+    n_classes = len(np.unique(data.y)) if config.task == "classification" else 0
 
     title = "fitting"
     if config.search is not None:
@@ -164,7 +191,7 @@ def run_training(
             f"({candidates * config.search.cv} fits)"
         )
     with progress.step(title) as notes:
-        fitted = fit(config, split.x_train, split.y_train, n_classes)
+        fitted = fit(config, split.x_train, split.y_train, n_classes, data.columns)
         if fitted.best_params:
             notes.append(f"best {fitted.best_params}, cv score {fitted.cv_score:.4f}")
     model = fitted.pipeline
@@ -181,11 +208,12 @@ def run_training(
             notes.append(f"{decision.outcome}: {decision.reason}")
 
         with progress.step("profiling training data and predictions"):
-            train_fingerprint = fingerprint(split.x_train, split.y_train)
-            profile = build_profile(
+            train_fingerprint = data_fingerprint(split.x_train, split.y_train)
+            train_predictions = model.predict(split.x_train)
+            profile = reference_profile(
                 split.x_train,
-                list(data.feature_names),
-                model.predict(split.x_train),
+                data.columns,
+                train_predictions,
                 config.task,
                 train_fingerprint,
             )
@@ -221,8 +249,13 @@ def run_training(
                 model=model,
                 profile=profile,
                 metadata=profile_schema_metadata(
-                    config.task, list(data.feature_names), classes
+                    config.task,
+                    list(data.feature_names),
+                    classes,
+                    list(data.columns.categorical),
+                    profile.schema_version,
                 ),
+                signature=model_signature(split.x_train, train_predictions),
                 input_example=split.x_train[:INPUT_EXAMPLE_ROWS],
                 pip_requirements=_pip_requirements(),
             )
@@ -290,13 +323,15 @@ def _decide(
             f"the new one a {config.task} model",
             champion_version,
         )
-    if champion.feature_names != list(data.feature_names):
+    if champion.feature_names != list(data.feature_names) or (
+        champion.categorical != list(data.columns.categorical)
+    ):
         return gate.refuse(
             metric,
             new_value,
             f"feature schema differs from champion v{champion_version} "
             f"({len(champion.feature_names or [])} vs {len(data.feature_names)} "
-            "features, or other names/order)",
+            "features, or other names/order/categorical columns)",
             champion_version,
         )
     try:
@@ -396,6 +431,7 @@ def _write_artifacts(
                 "sha256": data.fingerprint,
                 "rows": data.n_rows,
                 "schema": data.schema,
+                "categorical": list(data.columns.categorical),
                 "train_rows": int(len(split.y_train)),
                 "train_sha256": train_fingerprint,
                 "test_rows": int(len(split.y_test)),
@@ -410,6 +446,13 @@ def _write_artifacts(
         encoding="utf-8",
     )
     return [plot, fingerprint_file, config_file]
+
+
+def _describe_data(data: Dataset) -> str:
+    text = f"{data.source}, {data.n_rows} rows x {len(data.feature_names)} features"
+    if data.columns.table:
+        text += f" ({len(data.columns.categorical)} categorical)"
+    return text
 
 
 def _plain(value: Any) -> Any:

@@ -28,7 +28,11 @@ spec:
           value: {{ include "shiplane.requireMlflowTrackingUri" (dict "root" . "who" "training") | quote }}
         - name: HOME
           value: /tmp
-        {{- with (include "shiplane.envMap" .Values.training.env | trim) }}{{ . | nindent 8 }}{{ end }}
+        {{- with (include "shiplane.workload.env" (dict "root" . "values" .Values.training "who" "training") | trim) }}{{ . | nindent 8 }}{{ end }}
+      {{- with .Values.training.envFrom }}
+      envFrom:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       resources:
         {{- toYaml .Values.training.resources | nindent 8 }}
       securityContext:
@@ -39,6 +43,7 @@ spec:
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        {{- with (include "shiplane.workload.volumeMounts" (dict "root" . "values" .Values.training "who" "training") | trim) }}{{ . | nindent 8 }}{{ end }}
   volumes:
     - name: config
       configMap:
@@ -46,4 +51,5 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: 4Gi
+    {{- with (include "shiplane.workload.volumes" (dict "root" . "values" .Values.training "who" "training") | trim) }}{{ . | nindent 4 }}{{ end }}
 {{- end }}
