@@ -43,7 +43,8 @@ NEVER = {
 }
 #: Not in one image, because another image runs it.
 NOT_IN = {
-    "serving": {"shiplane", "shiplane-training", "matplotlib", "pyarrow"},
+    # pyarrow is in serving now: batch scoring reads and writes CSV/Parquet.
+    "serving": {"shiplane", "shiplane-training", "matplotlib"},
     "training": {
         "shiplane",
         "shiplane-serving",

@@ -3,8 +3,10 @@ MLflow settings say (the training job sets them; tests share one process)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -18,15 +20,18 @@ pytestmark = pytest.mark.mlflow
 
 
 @pytest.fixture
-def registry_elsewhere(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point the process-wide registry at a closed port, as a stale
-    ``mlflow.set_registry_uri`` would (it exports MLFLOW_REGISTRY_URI too, so
-    child processes inherit it); restored after the test."""
+def registry_elsewhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the process-wide registry at a closed port with a stale
+    ``mlflow.set_registry_uri`` (the in-process setting, which wins over the
+    MLFLOW_REGISTRY_URI it also exports; another test in this worker may have
+    left it set); cleared after the test."""
     dead = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", dead)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
-    return dead
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", dead)
+    mlflow.set_registry_uri(dead)
+    yield dead
+    mlflow.set_registry_uri("")
 
 
 def test_plain_client_follows_the_process_setting(

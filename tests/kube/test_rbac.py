@@ -5,7 +5,7 @@ reviews, checked against docs/chart.md ("Security"):
 - the rollout Job's account may get/list/watch/patch InferenceServices and
   get/list/watch pods in the release namespace, and nothing else there or
   anywhere else;
-- the serving, training, router and MLflow accounts have nothing beyond what
+- the serving, training, router, MLflow and scoring accounts have nothing beyond what
   every authenticated account has, and no pod but the rollout Job's mounts a
   token;
 - a user who may read but not patch an InferenceService gets, from
@@ -29,7 +29,8 @@ pytestmark = pytest.mark.kube
 NAMESPACE = "rbac"
 OTHER = "rbac-other"
 SCENARIO = CHART / "ci" / "06-everything-values.yaml"
-"""Every component on: rollout, training, serving, router and MLflow accounts."""
+"""Every component on: rollout, training, serving, router, MLflow and scoring
+accounts."""
 ISVC = "breast-cancer"
 ISVCS = ("serving.kserve.io", "inferenceservices")
 PODS = ("", "pods")
@@ -63,7 +64,7 @@ PROBED: tuple[tuple[str, str], ...] = (
     ("rbac.authorization.k8s.io", "rolebindings"),
     ("monitoring.coreos.com", "podmonitors"),
 )
-COMPONENTS = ("rollout", "serving", "training", "router", "mlflow")
+COMPONENTS = ("rollout", "serving", "training", "router", "mlflow", "scoring")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,9 @@ def test_rollout_account_has_exactly_the_documented_rules(
                     ), (namespace, group, resource, verb)
 
 
-@pytest.mark.parametrize("component", ["serving", "training", "router", "mlflow"])
+@pytest.mark.parametrize(
+    "component", ["serving", "training", "router", "mlflow", "scoring"]
+)
 def test_other_accounts_have_nothing_beyond_any_account(
     control_plane: LocalCluster, release: dict[str, str], component: str
 ) -> None:
@@ -290,7 +293,7 @@ def test_only_the_rollout_pod_mounts_a_token(
         for obj in kube.manifest(NAMESPACE)
         if obj["kind"] == "Job"
     }
-    assert set(jobs) == {"rollout", "training"}, jobs
+    assert set(jobs) == {"rollout", "training", "scoring"}, jobs
     with control_plane.api() as api:
         for component, job in jobs.items():
             pod = eventually(f"a pod of Job {job}", lambda: _pod_for(api, job))  # noqa: B023
