@@ -263,3 +263,41 @@ def test_the_charts_scoring_job_runs_as_rendered(
     np.testing.assert_array_equal(
         out["prediction"], model.predict(frame[["size", "weight"]])
     )
+
+
+def test_a_category_the_encoder_refuses_rejects_its_row_only(tmp_path: Path) -> None:
+    """A model directory, no MLflow: the batch is refused, so its rows are
+    predicted one by one and only the refused one is a reject."""
+    import mlflow
+
+    frame, y = byokit.frame(300, 17)
+    model = byokit.table_pipeline(frame, y, unknown="error")
+    model_dir = tmp_path / "model"
+    mlflow.sklearn.save_model(
+        model, str(model_dir), input_example=frame.head(3), pip_requirements=["skops"]
+    )
+    rows, _ = byokit.frame(30, 18)
+    rows.loc[5, "color"] = "purple"
+    rows.to_parquet(tmp_path / "in.parquet")
+    done = score(
+        "",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(tmp_path / "in.parquet"),
+        "--output",
+        str(tmp_path / "out.parquet"),
+        "--no-log-run",
+    )
+    assert done.returncode == 0, done.stderr
+    rejects = pd.read_parquet(tmp_path / "out.rejects.parquet")
+    assert rejects["id"].tolist() == [5]
+    assert "unknown categories ['purple']" in rejects["reason"][0]
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out["row"].tolist() == [i for i in range(30) if i != 5]
+    np.testing.assert_allclose(
+        out[["proba_0", "proba_1"]],
+        model.predict_proba(rows.drop(index=5)),
+        rtol=0,
+        atol=1e-12,
+    )

@@ -24,9 +24,10 @@ import orjson
 from shiplane_contracts import tables
 from shiplane_contracts.tables import TableError, TableWriter
 from shiplane_serving.dataplane import Dataplane
+from shiplane_serving.errors import ValueRefused
 from shiplane_serving.metrics import ServingMetrics
 from shiplane_serving.settings import ServingSettings
-from shiplane_serving.tabular import check_columns, validate
+from shiplane_serving.tabular import Validated, check_columns, validate
 from shiplane_serving.types import Prediction
 
 if TYPE_CHECKING:
@@ -130,8 +131,12 @@ def score_file(
                     )
             ids = _ids(batch, id_column, summary.rows_read)
             checked = validate(batch, schema)
-            if checked.x.shape[0]:
-                pred = dataplane.predict_rows(checked.x)
+            pred = (
+                _predict_refusing_rows(dataplane, checked)
+                if checked.x.shape[0]
+                else None
+            )
+            if pred is not None and checked.x.shape[0]:
                 out = _predictions_batch(
                     id_column or ROW_NUMBER,
                     ids.filter(pa.array(checked.keep)),
@@ -172,6 +177,36 @@ def score_file(
     report(summary.rows_read, summary.rows_rejected, True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _predict_refusing_rows(dataplane: Dataplane, checked: Validated) -> Prediction:
+    """Predict a batch; when the model refuses it (a category its encoder never
+    saw), predict row by row so only the refused rows become rejects."""
+    try:
+        return dataplane.predict_rows(checked.x)
+    except ValueRefused:
+        pass
+    kept = np.flatnonzero(checked.keep)
+    answers: list[Prediction] = []
+    good: list[int] = []
+    for k, row in enumerate(kept):
+        try:
+            answers.append(dataplane.predict_rows(checked.x[k : k + 1]))
+            good.append(k)
+        except ValueRefused as exc:
+            checked.rejects.append((int(row), exc.message))
+            checked.keep[row] = False
+    checked.rejects.sort()
+    checked.x = checked.x[good]
+    if not answers:
+        return Prediction(labels=np.empty(0), proba=None)
+    probas = [a.proba for a in answers if a.proba is not None]
+    indices = [a.class_index for a in answers if a.class_index is not None]
+    return Prediction(
+        labels=np.concatenate([a.labels for a in answers]),
+        proba=np.concatenate(probas) if probas else None,
+        class_index=np.concatenate(indices) if indices else None,
+    )
 
 
 def _ids(batch: pa.RecordBatch, id_column: str, first_row: int) -> pa.Array:
